@@ -1,0 +1,24 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="tap-listrak-soap",
+    version="0.1.0",
+    description="Singer tap for the Listrak SOAP API v31 (email lists, messages and message activity)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="AGPL-3.0-or-later",
+    python_requires=">=3.11",
+    packages=find_packages(include=["tap_listrak", "tap_listrak.*"]),
+    package_data={"tap_listrak": ["schemas/*.json", "wsdl/*.wsdl"]},
+    install_requires=[
+        "singer-python>=6.0,<7",
+        "zeep>=4.2,<5",
+        "requests>=2.31,<3",
+        "backoff>=2.2,<3",
+        "lxml>=5",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "vcrpy>=6"],
+    },
+    entry_points={"console_scripts": ["tap-listrak=tap_listrak.cli:main"]},
+)
