@@ -1,0 +1,90 @@
+"""The Singer catalog: written by discovery from the stream table, read back into selections.
+
+Selection rules (the Singer convention): a stream is selected by its `selected` metadata, or by
+`selected-by-default` when `selected` is absent; a field is emitted unless its metadata says
+`selected: false`, and key fields (inclusion automatic) are always emitted.
+"""
+from __future__ import annotations
+
+import copy
+
+from singer import metadata
+
+from tap_listrak.errors import CatalogError
+from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
+from tap_listrak.sync import Selection
+
+
+def build_catalog() -> dict:
+    return {"streams": [_entry(stream) for stream in STREAMS]}
+
+
+def _entry(stream: Stream) -> dict:
+    schema = copy.deepcopy(stream.schema)
+    automatic = set(stream.key_properties) | ({stream.parent_key} if stream.parent_key else set())
+    mdata = metadata.new()
+    mdata = metadata.write(mdata, (), "table-key-properties", list(stream.key_properties))
+    mdata = metadata.write(mdata, (), "forced-replication-method", "FULL_TABLE")
+    mdata = metadata.write(mdata, (), "inclusion", "available")
+    mdata = metadata.write(mdata, (), "selected-by-default", stream.selected_by_default)
+    if stream.parent:
+        mdata = metadata.write(mdata, (), "parent-tap-stream-id", stream.parent)
+    for field in schema["properties"]:
+        breadcrumb = ("properties", field)
+        mdata = metadata.write(mdata, breadcrumb, "inclusion", "automatic" if field in automatic else "available")
+        mdata = metadata.write(mdata, breadcrumb, "selected-by-default", True)
+    return {"tap_stream_id": stream.name, "stream": stream.name, "key_properties": list(stream.key_properties),
+            "schema": schema, "metadata": metadata.to_list(mdata)}
+
+
+def default_selections() -> list[Selection]:
+    return selections_from_catalog(build_catalog())
+
+
+def selections_from_catalog(catalog) -> list[Selection]:
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        raise CatalogError("catalog must be a JSON object with a 'streams' list: regenerate it with --discover")
+    selections = []
+    for entry in catalog["streams"]:
+        name = entry.get("tap_stream_id") or entry.get("stream") if isinstance(entry, dict) else None
+        if name not in STREAMS_BY_NAME:
+            raise CatalogError(f"catalog names stream {name!r}, which this tap does not have (it has "
+                               f"{', '.join(STREAMS_BY_NAME)}): regenerate the catalog with --discover")
+        selection = _selection(STREAMS_BY_NAME[name], entry)
+        if selection is not None:
+            selections.append(selection)
+    order = {stream.name: index for index, stream in enumerate(STREAMS)}
+    return sorted(selections, key=lambda selection: order[selection.stream.name])
+
+
+def _selection(stream: Stream, entry: dict) -> Selection | None:
+    try:
+        mdata = metadata.to_map(entry.get("metadata") or [])
+    except (TypeError, KeyError, AttributeError):
+        raise CatalogError(f"catalog metadata of stream {stream.name!r} is not a list of breadcrumb entries: "
+                           "regenerate the catalog with --discover") from None
+    stream_md = mdata.get((), {})
+    selected = stream_md.get("selected")
+    if selected is None:
+        selected = (entry.get("schema") or {}).get("selected")
+    if selected is None:
+        selected = stream_md.get("selected-by-default", stream.selected_by_default)
+    if not selected:
+        return None
+    known = stream.schema["properties"]
+    for breadcrumb in mdata:
+        if len(breadcrumb) == 2 and breadcrumb[0] == "properties" and breadcrumb[1] not in known:
+            raise CatalogError(f"catalog names field {breadcrumb[1]!r} of stream {stream.name!r}, which the tap "
+                               "does not have: regenerate the catalog with --discover")
+    for field in (entry.get("schema") or {}).get("properties", {}):
+        if field not in known:
+            raise CatalogError(f"catalog schema of stream {stream.name!r} has field {field!r}, which the tap does "
+                               "not have: regenerate the catalog with --discover")
+    automatic = set(stream.key_properties) | ({stream.parent_key} if stream.parent_key else set())
+    deselected = {field for field in known if field not in automatic
+                  and mdata.get(("properties", field), {}).get("selected") is False}
+    fields = None if not deselected else frozenset(known) - deselected
+    schema = copy.deepcopy(stream.schema)
+    for field in deselected:
+        del schema["properties"][field]
+    return Selection(stream, fields, schema)

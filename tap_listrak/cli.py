@@ -1,0 +1,120 @@
+"""Command line: `tap-listrak --config C [--discover | --catalog K] [--state S]`.
+
+Singer messages go to stdout, logs to stderr. Any failure ends with one CRITICAL line that names
+the cause and exit status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from tap_listrak import __version__
+from tap_listrak.catalog import default_selections, selections_from_catalog
+from tap_listrak.config import Config, load_config, load_json_file
+from tap_listrak.errors import CatalogError, StateError, TapError
+from tap_listrak.output import SingerWriter
+from tap_listrak.state import State
+
+LOGGER = logging.getLogger("tap_listrak")
+
+
+class RedactingFilter(logging.Filter):
+    """Last line of defence: whatever logs a secret, the secret does not reach stderr."""
+
+    def __init__(self, secrets: tuple[str, ...]):
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        clean = _redact(message, self.secrets)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_text:
+            record.exc_text = _redact(record.exc_text, self.secrets)
+        return True
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tap-listrak", description="Singer tap for the Listrak SOAP API v31.")
+    parser.add_argument("-c", "--config", help="config JSON file (see sample_config.json)")
+    parser.add_argument("-d", "--discover", action="store_true", help="print the catalog and exit")
+    parser.add_argument("--catalog", help="catalog JSON file selecting streams and fields")
+    parser.add_argument("-p", "--properties", help="legacy name of --catalog")
+    parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
+    parser.add_argument("--version", action="version", version=f"tap-listrak {__version__}")
+    args = parser.parse_args(argv)
+    if not args.config:
+        parser.error("--config is required")
+    return args
+
+
+def setup_logging() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    # zeep and urllib3 speak at DEBUG when asked to; keep them quiet unless the user raises them.
+    for noisy in ("zeep", "urllib3", "requests"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return handler
+
+
+def main(argv=None) -> int:
+    handler = setup_logging()
+    args = parse_args(argv)
+    try:
+        config = load_config(args.config)
+        handler.addFilter(RedactingFilter(config.secrets))
+        run(args, config)
+    except TapError as exc:
+        LOGGER.critical("%s", exc)
+        return 1
+    except KeyboardInterrupt:
+        LOGGER.critical("interrupted: the last STATE printed marks what was written")
+        return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback for the report
+        LOGGER.debug("traceback", exc_info=True)
+        LOGGER.critical("unexpected %s: %s (please report it with the log above)", exc.__class__.__name__, exc)
+        return 1
+    return 0
+
+
+def run(args: argparse.Namespace, config: Config) -> None:
+    # Imported here so that bad input is reported before the WSDL is loaded.
+    from tap_listrak.client import ListrakClient
+    from tap_listrak.discover import discover
+    from tap_listrak.sync import Sync
+
+    catalog_path = args.catalog or args.properties
+    selections = None if args.discover else (
+        selections_from_catalog(load_json_file(catalog_path, "catalog", CatalogError)) if catalog_path
+        else default_selections())
+    state = State(load_json_file(args.state, "state", StateError) if args.state else None)
+    client = ListrakClient(config)
+    if args.discover:
+        json.dump(discover(client), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    if not selections:
+        LOGGER.warning("No stream is selected in the catalog: nothing to extract")
+    writer = SingerWriter()
+    try:
+        Sync(config, client, selections, state, writer).run()
+    finally:
+        writer.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

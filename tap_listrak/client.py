@@ -1,0 +1,162 @@
+"""The one door to Listrak: builds requests with zeep from the bundled WSDL, sends them with
+requests (timeouts, connection pool, retries with backoff), and returns plain dicts.
+
+The WSDL is read from the package, never fetched. Credentials travel only in the WSUser SOAP
+header of the request body; they are never logged, and every error text is redacted.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from importlib import resources
+from typing import Iterator
+
+import backoff
+import requests
+import zeep
+from lxml import etree
+from requests.adapters import HTTPAdapter
+
+from tap_listrak.config import Config
+from tap_listrak.errors import ProtocolError, RetryableError
+from tap_listrak.replies import NS, ItemReader, OperationReader, parse_envelope, redact
+
+LOGGER = logging.getLogger(__name__)
+WSDL_PATH = resources.files("tap_listrak").joinpath("wsdl", "IntegrationService.wsdl")
+BINDING = f"{{{NS}}}IntegrationServiceSoap"
+# Every item type the tap reads, by operation.
+ITEM_TYPES = {
+    "GetContactListCollection": "WSContactList",
+    "ReportListMessageActivity": "WSMessageActivity",
+    "ReportMessageContactSent": "WSMessageRecipient",
+    "ReportRangeMessageContactOpen": "WSContactOpen",
+    "ReportRangeMessageContactClick": "WSContactClick",
+    "ReportRangeMessageContactRead": "WSContactRead",
+    "ReportRangeMessageContactRemoval": "WSContactRemovalInfo",
+    "ReportRangeMessageContactBounces": "WSContactBounce",
+    "ReportRangeSubscribedContacts": "WSContactSubscriptionInfo",
+}
+# Operations whose request carries the WSException body parameter (sent as xsi:nil).
+WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
+# A page that repeats the previous one means the server ignores Page: stop rather than loop forever.
+MAX_IDENTICAL_PAGES = 1
+
+
+def load_wsdl(transport: zeep.Transport | None = None) -> zeep.Client:
+    """zeep client over the bundled WSDL; no network (the file is local and imports nothing)."""
+    settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    with resources.as_file(WSDL_PATH) as path:
+        return zeep.Client(str(path), settings=settings, transport=transport)
+
+
+class ListrakClient:
+    """Thread-safe: one parsed WSDL, one requests Session sized to the worker pool."""
+
+    def __init__(self, config: Config, zeep_client: zeep.Client | None = None):
+        self.config = config
+        self.zeep = zeep_client or load_wsdl()
+        self.service = self.zeep.create_service(BINDING, config.endpoint_url)
+        self.session = self._session(config)
+        self.readers = {op: OperationReader(op, ItemReader.from_zeep_type(self.zeep.get_type(f"{{{NS}}}{item}")))
+                        for op, item in ITEM_TYPES.items()}
+        self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
+        self._lock = threading.Lock()
+        self.requests_by_operation: Counter[str] = Counter()
+        self.statuses: Counter[int] = Counter()
+
+    @staticmethod
+    def _session(config: Config) -> requests.Session:
+        session = requests.Session()
+        pool = max(config.max_workers, 1) + 2
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = config.user_agent
+        session.verify = True  # TLS verification is never switched off
+        return session
+
+    # -- one request ------------------------------------------------------------------------------
+    def items(self, operation: str, **params) -> list[dict]:
+        """One call → the list of items of its result (empty when the result is empty or absent)."""
+        content = self.call(operation, **params)
+        return self.readers[operation].items(content)
+
+    def pages(self, operation: str, **params) -> Iterator[list[dict]]:
+        """Page 1, 2, … until an empty page."""
+        page, previous = 1, None
+        while True:
+            items = self.items(operation, Page=page, **params)
+            if not items:
+                return
+            if items == previous:
+                raise ProtocolError(f"{operation} returned page {page} identical to page {page - 1}: the "
+                                    "endpoint ignores Page; stopping instead of reading forever")
+            yield items
+            previous = items
+            page += 1
+
+    def call(self, operation: str, **params):
+        """Sends one request, with retries for transient failures; returns the soap:Body content."""
+        body = self._envelope(operation, params)
+        retrying = backoff.on_exception(
+            backoff.expo, RetryableError, max_tries=self.config.backoff_max_tries,
+            max_time=self.config.backoff_max_seconds, jitter=backoff.full_jitter,
+            factor=self.config.backoff_base_seconds, on_backoff=self._log_retry, logger=None)
+        return retrying(self._send)(operation, body)
+
+    def _envelope(self, operation: str, params: dict) -> bytes:
+        if operation in WITH_WSEXCEPTION:
+            params = {**params, "WSException": None}
+        envelope = self.zeep.create_message(self.service, operation, _soapheaders=[self._header], **params)
+        return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
+
+    def _send(self, operation: str, body: bytes):
+        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"'}
+        started = time.monotonic()
+        try:
+            response = self.session.post(self.config.endpoint_url, data=body, headers=headers,
+                                         timeout=self.config.request_timeout)
+            content = response.content
+        except requests.exceptions.SSLError as exc:
+            raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
+                                "certificate is not trusted; fix the endpoint or the system's CA store") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            self._count(operation, 0)
+            raise RetryableError(f"{operation}: {exc.__class__.__name__} talking to "
+                                 f"{self.config.endpoint_url} ({_reason(exc)})") from None
+        except requests.exceptions.RequestException as exc:
+            raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
+                                f"({exc.__class__.__name__}): check endpoint_url") from None
+        self._count(operation, response.status_code)
+        LOGGER.debug("%s answered HTTP %s, %d bytes in %.3fs", operation, response.status_code, len(content),
+                     time.monotonic() - started)
+        try:
+            return parse_envelope(content, response.status_code, self.config.secrets)
+        except RetryableError as exc:
+            raise RetryableError(f"{operation}: {exc}") from None
+        except ProtocolError as exc:
+            raise ProtocolError(f"{operation}: {exc}") from None
+
+    def _count(self, operation: str, status: int) -> None:
+        with self._lock:
+            self.requests_by_operation[operation] += 1
+            self.statuses[status] += 1
+
+    def _log_retry(self, details) -> None:
+        exc = details.get("exception")
+        LOGGER.warning("Retrying in %.1fs (attempt %d of %d): %s", details.get("wait", 0), details["tries"],
+                       self.config.backoff_max_tries, redact(str(exc), self.config.secrets))
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a requests error, short, with no request content."""
+    cause = exc
+    while getattr(cause, "__cause__", None) is not None or getattr(cause, "reason", None) is not None:
+        nxt = getattr(cause, "reason", None) or cause.__cause__
+        if nxt is cause or not isinstance(nxt, BaseException):
+            break
+        cause = nxt
+    return str(cause).splitlines()[0][:200] if str(cause) else cause.__class__.__name__

@@ -1,0 +1,84 @@
+"""Ordered concurrency: units of work run on a bounded thread pool, their pages come out in the
+order of the units, and a unit's pages come out only after every earlier unit's.
+
+That order is what lets a STATE after unit N promise that units 1..N were written. Memory stays
+bounded: at most `workers` units are in flight and each buffers at most a few pages.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
+
+Unit = TypeVar("Unit")
+PAGES_BUFFERED_PER_UNIT = 2
+_DONE = object()
+
+
+class _Failure:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def ordered_pages(units: Iterable[Unit], fetch: Callable[[Unit], Iterator[list]],
+                  workers: int) -> Iterator[tuple[Unit, Iterator[list]]]:
+    """Yields (unit, pages) in unit order; `pages` must be consumed before the next item is taken."""
+    if workers <= 1:
+        for unit in units:
+            yield unit, fetch(unit)
+        return
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listrak") as pool:
+        in_flight: deque[tuple[Unit, queue.Queue]] = deque()
+        source = iter(units)
+        try:
+            for unit in source:
+                in_flight.append((unit, _start(pool, fetch, unit, stop)))
+                if len(in_flight) >= workers:
+                    yield _drain_head(in_flight)
+            while in_flight:
+                yield _drain_head(in_flight)
+        finally:
+            stop.set()  # a failed or abandoned walk stops the workers at their next page
+
+
+def _start(pool, fetch, unit, stop) -> queue.Queue:
+    pages: queue.Queue = queue.Queue(maxsize=PAGES_BUFFERED_PER_UNIT)
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for page in fetch(unit):
+                if not put(page):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there in order
+            put(_Failure(exc))
+
+    pool.submit(run)
+    return pages
+
+
+def _drain_head(in_flight):
+    unit, pages = in_flight.popleft()
+    return unit, _pages_of(pages)
+
+
+def _pages_of(pages: queue.Queue) -> Iterator[list]:
+    while True:
+        item = pages.get()
+        if item is _DONE:
+            return
+        if isinstance(item, _Failure):
+            raise item.exc
+        yield item

@@ -1,0 +1,47 @@
+"""One exception hierarchy for everything the tap reports to its user.
+
+Every message is a single line that names the problem and, where there is one, the fix.
+The CLI prints it as one CRITICAL line and exits 1.
+"""
+
+
+class TapError(Exception):
+    """Base of every error the tap raises on purpose."""
+
+
+# -- bad input: nothing is requested from Listrak after one of these -------------------------
+class ConfigError(TapError):
+    """The config file is missing, unreadable or holds a bad value."""
+
+
+class CatalogError(TapError):
+    """The catalog file is unreadable or names streams or fields the tap does not have."""
+
+
+class StateError(TapError):
+    """The state file is unreadable or not shaped like the tap's state."""
+
+
+# -- what Listrak (or whatever answers at the endpoint) said ---------------------------------
+class ListrakError(TapError):
+    """Base of errors raised for a reply or a failed exchange with the service."""
+
+
+class RetryableError(ListrakError):
+    """A transient failure: connection, timeout, HTTP 5xx, broken XML, throttling, server fault."""
+
+
+class AuthenticationError(ListrakError):
+    """Listrak refused the credentials (InvalidLogonAttempt, LoginAttemptsExceeded)."""
+
+
+class IPNotAuthorizedError(ListrakError):
+    """Listrak refused the caller's IP address (ProhibitedIPAddress)."""
+
+
+class NotFoundError(ListrakError):
+    """The list or message asked about no longer exists (Listrak's '404' fault)."""
+
+
+class ProtocolError(ListrakError):
+    """The endpoint answered, but not with a reply of the Listrak v31 contract."""

@@ -1,0 +1,249 @@
+"""Reading Listrak's SOAP replies with lxml, straight into plain dicts.
+
+zeep reads the bundled WSDL and builds requests; replies are read here because building zeep
+objects costs several times more CPU per record than the rest of the tap together. The field
+tables come from zeep's parsed WSDL, so the WSDL stays the one description of the contract.
+
+What counts as what:
+- a soap:Fault is classified by the tokens Listrak puts in its faultstring;
+- a reply that is not XML is a transient failure when it came with HTTP 5xx or was cut off, and a
+  wrong endpoint when it is a whole HTML page;
+- a DTD is refused outright (no entity expansion, no external reference is ever read).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from lxml import etree
+
+from tap_listrak.errors import (AuthenticationError, IPNotAuthorizedError, NotFoundError, ProtocolError,
+                                RetryableError)
+
+LOGGER = logging.getLogger(__name__)
+NS = "http://webservices.listrak.com/v31/"
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                              remove_comments=True, remove_pis=True)
+
+AUTH_TOKENS = ("InvalidLogonAttempt", "LoginAttemptsExceeded")
+IP_TOKEN = "ProhibitedIPAddress"
+NOT_FOUND_TOKEN = "404"
+
+
+# -- field tables, from the WSDL ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Field:
+    name: str
+    convert: Callable[[str], object]  # wire text → Python value
+    required: bool
+    repeated: bool
+    nested: "ItemReader | None" = None
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ValueError(value)
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError(value) from None
+
+
+_CONVERTERS = {"string": _text, "int": _int, "long": _int, "boolean": _bool, "decimal": _decimal,
+               "double": _decimal, "float": _decimal, "dateTime": _text}
+
+
+class ItemReader:
+    """Reads one XML element of a WSDL complex type into a dict."""
+
+    def __init__(self, type_name: str, fields: list[Field]):
+        self.type_name = type_name
+        self.fields = {f"{{{NS}}}{field.name}": field for field in fields}
+        self.required = tuple(field.name for field in fields if field.required)
+        self.repeated = tuple(field.name for field in fields if field.repeated)
+        # Every declared field is present in every item: left out on the wire means null.
+        self.template = {field.name: None for field in fields if not field.repeated}
+        self._unknown_seen: set[str] = set()
+
+    @classmethod
+    def from_zeep_type(cls, zeep_type) -> "ItemReader":
+        fields = []
+        for _, element in zeep_type.elements:
+            element_type = element.type
+            type_name = element_type.qname.localname if element_type.qname is not None else ""
+            nested = None
+            if type_name in _CONVERTERS:
+                convert = _CONVERTERS[type_name]
+            elif hasattr(element_type, "elements"):
+                nested = cls.from_zeep_type(element_type)
+                convert = _text
+            else:
+                raise ProtocolError(f"the bundled WSDL uses type {type_name!r}, which the reply reader does not know")
+            fields.append(Field(element.name, convert, element.min_occurs >= 1 and type_name != "dateTime",
+                                element.max_occurs == "unbounded", nested))
+        return cls(zeep_type.name, fields)
+
+    def read(self, element) -> dict:
+        item = self.template.copy()
+        for name in self.repeated:
+            item[name] = []
+        fields = self.fields
+        for child in element:
+            field = fields.get(child.tag)
+            if field is None:
+                self._note_unknown(child.tag)
+                continue
+            value = self._value(field, child)
+            if field.repeated:
+                if value is not None:
+                    item[field.name].append(value)
+            else:
+                item[field.name] = value
+        for name in self.required:
+            if item.get(name) is None:
+                raise ProtocolError(f"a {self.type_name} in the reply has no {name}, which the Listrak v31 "
+                                    "contract requires: the endpoint does not speak that contract")
+        return item
+
+    def _value(self, field: Field, child):
+        if field.nested is not None:
+            return None if child.get(XSI_NIL) in ("true", "1") else field.nested.read(child)
+        text = child.text
+        if text is None:
+            if child.get(XSI_NIL) in ("true", "1") or field.convert is not _text:
+                return None
+            return ""  # an empty element is an empty string, not a missing value
+        try:
+            return field.convert(text)
+        except ValueError:
+            raise ProtocolError(f"{self.type_name}.{field.name} holds {text[:40]!r}, not a valid value of its "
+                                "WSDL type: the reply does not match the Listrak v31 contract") from None
+
+    def _note_unknown(self, tag: str) -> None:
+        if tag not in self._unknown_seen:
+            self._unknown_seen.add(tag)
+            LOGGER.warning("Ignoring element %s of %s that the bundled WSDL does not declare (a newer Listrak "
+                           "field?)", etree.QName(tag).localname, self.type_name)
+
+
+# -- envelopes and faults ------------------------------------------------------------------------
+def parse_envelope(body: bytes, status: int, secrets: tuple[str, ...] = ()):
+    """Checks a reply and returns the element inside soap:Body, or raises a classified error."""
+    try:
+        root = etree.fromstring(body, _XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise _unparsable(body, status, exc) from None
+    if root.getroottree().docinfo.doctype:
+        raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
+                            "(check endpoint_url points at Listrak)")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope":
+        if etree.QName(root).localname.lower() == "html":
+            raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if status >= 500 \
+                else _html_page(status)
+        raise ProtocolError(f"the reply (HTTP {status}) is XML but not a SOAP 1.1 envelope: check endpoint_url "
+                            "points at Listrak's IntegrationService.asmx")
+    body_element = root.find(f"{{{SOAP_ENV}}}Body")
+    content = body_element[0] if body_element is not None and len(body_element) else None
+    if content is None:
+        raise ProtocolError(f"the SOAP reply (HTTP {status}) has an empty body")
+    if content.tag == f"{{{SOAP_ENV}}}Fault":
+        raise classify_fault(content, status, secrets)
+    if status >= 500:
+        raise RetryableError(f"HTTP {status} with a SOAP body but no fault")
+    if status != 200:
+        raise ProtocolError(f"HTTP {status} from the endpoint: check endpoint_url")
+    return content
+
+
+def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
+    faultstring = (fault.findtext("faultstring") or "").strip()
+    detail_element = fault.find("detail")
+    detail = " ".join(detail_element.itertext()) if detail_element is not None else ""
+    text = f"{faultstring} {detail}"  # classified before redaction, which may touch the tokens
+    short = redact(faultstring.splitlines()[0][:300], secrets) if faultstring else "(no faultstring)"
+    if any(token in text for token in AUTH_TOKENS):
+        return AuthenticationError(
+            f"Listrak refused the login ({short}): check username and password, and that the user has the "
+            "'API Access' and 'Analytics Access' permissions (Listrak locks a user after repeated failures)")
+    if IP_TOKEN in text:
+        return IPNotAuthorizedError(
+            f"Listrak refused this machine's IP address ({short}): add it under Manage > Accounts > "
+            "SOAP API IP Authorization in Listrak")
+    if NOT_FOUND_TOKEN in text:
+        return NotFoundError(f"Listrak says the object no longer exists ({short})")
+    return RetryableError(f"Listrak fault (HTTP {status}): {short}")
+
+
+def _unparsable(body: bytes, status: int, exc: Exception) -> Exception:
+    if _looks_like_html(body):
+        return RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if status >= 500 \
+            else _html_page(status)
+    if status >= 500:
+        return RetryableError(f"HTTP {status} with a body that is not XML")
+    if not body.strip():
+        return RetryableError(f"HTTP {status} with an empty body")
+    return RetryableError(f"truncated or malformed XML reply (HTTP {status}): {exc}")
+
+
+def _html_page(status: int) -> Exception:
+    return ProtocolError(f"the endpoint answered an HTML page (HTTP {status}), not SOAP: check endpoint_url "
+                         "points at Listrak's IntegrationService.asmx")
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+class OperationReader:
+    """Reads the items of one operation's reply."""
+
+    def __init__(self, operation: str, item_reader: ItemReader):
+        self.operation = operation
+        self.response_tag = f"{{{NS}}}{operation}Response"
+        self.result_tag = f"{{{NS}}}{operation}Result"
+        self.item_tag = f"{{{NS}}}{item_reader.type_name}"
+        self.item_reader = item_reader
+
+    def items(self, content) -> list[dict]:
+        if content.tag != self.response_tag:
+            raise ProtocolError(f"expected {self.operation}Response in the reply, got "
+                                f"{etree.QName(content).localname}: the endpoint does not speak Listrak v31")
+        result = content.find(self.result_tag)
+        if result is None:
+            return []  # an empty result may be sent as an empty element or left out
+        read = self.item_reader.read
+        items = []
+        for element in result:
+            if element.tag != self.item_tag:
+                raise ProtocolError(f"unexpected {etree.QName(element).localname} in {self.operation}Result")
+            if element.get(XSI_NIL) in ("true", "1"):
+                continue  # a nil array item carries no data
+            items.append(read(element))
+        return items

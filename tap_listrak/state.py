@@ -1,0 +1,126 @@
+"""The tap's state: where an interrupted run stopped, so the next run goes on from there.
+
+Shape (keys the tap does not know, at any level, are carried over unchanged):
+
+    {"currently_syncing": "message_opens",
+     "bookmarks": {
+       "lists":         {"run_start": S, "run_end": E, "complete": true},
+       "message_opens": {"run_start": S, "run_end": E, "position": [ListID, SendDate, MsgID]}}}
+
+A stream's `position` is the last unit (list, or message of a list) whose records were all
+written. Progress counts only for the same run window (run_start, run_end): a resumed run keeps
+the interrupted run's end, so its walk covers the same messages in the same order. A run that
+completes clears the progress, and the next run is a full one again (full-table replication).
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from tap_listrak.errors import StateError
+from tap_listrak.streams import STREAMS_BY_NAME
+from tap_listrak.transform import format_utc
+
+PROGRESS_KEYS = ("run_start", "run_end", "position", "complete")
+
+
+class State:
+    def __init__(self, raw: dict | None = None):
+        self.value = validate(copy.deepcopy(raw) if raw else {})
+        self.value.setdefault("bookmarks", {})
+        self.value.setdefault("currently_syncing", None)
+
+    # -- reading ----------------------------------------------------------------------------------
+    @property
+    def currently_syncing(self) -> str | None:
+        return self.value.get("currently_syncing")
+
+    def resumable_end(self, run_start: dt.datetime) -> dt.datetime | None:
+        """The end of the interrupted run to go on with, if the state holds one for this start."""
+        start = format_utc(run_start)
+        for bookmark in self.value["bookmarks"].values():
+            if isinstance(bookmark, dict) and bookmark.get("run_start") == start and bookmark.get("run_end"):
+                return dt.datetime.strptime(bookmark["run_end"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                    tzinfo=dt.timezone.utc)
+        return None
+
+    def progress(self, stream: str, run_start: dt.datetime, run_end: dt.datetime):
+        """'complete', a position list, or None (start from the beginning)."""
+        bookmark = self.value["bookmarks"].get(stream)
+        if not isinstance(bookmark, dict):
+            return None
+        if bookmark.get("run_start") != format_utc(run_start) or bookmark.get("run_end") != format_utc(run_end):
+            return None
+        if bookmark.get("complete"):
+            return "complete"
+        return bookmark.get("position")
+
+    # -- writing ----------------------------------------------------------------------------------
+    def set_syncing(self, stream: str | None) -> None:
+        self.value["currently_syncing"] = stream
+
+    def set_position(self, stream: str, run_start, run_end, position: list) -> None:
+        self._bookmark(stream, run_start, run_end).update(position=position)
+
+    def set_complete(self, stream: str, run_start, run_end) -> None:
+        bookmark = self._bookmark(stream, run_start, run_end)
+        bookmark.pop("position", None)
+        bookmark["complete"] = True
+
+    def clear_progress(self) -> None:
+        """After a complete run: no progress left, unknown keys kept."""
+        self.value["currently_syncing"] = None
+        bookmarks = self.value["bookmarks"]
+        for name in list(bookmarks):
+            bookmark = bookmarks[name]
+            if name in STREAMS_BY_NAME and isinstance(bookmark, dict):
+                for key in PROGRESS_KEYS:
+                    bookmark.pop(key, None)
+                if not bookmark:
+                    del bookmarks[name]
+
+    def _bookmark(self, stream, run_start, run_end) -> dict:
+        bookmark = self.value["bookmarks"].setdefault(stream, {})
+        start, end = format_utc(run_start), format_utc(run_end)
+        if bookmark.get("run_start") != start or bookmark.get("run_end") != end:
+            for key in PROGRESS_KEYS:
+                bookmark.pop(key, None)
+        bookmark.update(run_start=start, run_end=end)
+        return bookmark
+
+
+def validate(raw) -> dict:
+    if not isinstance(raw, dict):
+        raise StateError(f"state must be a JSON object (a STATE message's value), not a JSON {type(raw).__name__}: "
+                         "pass the last state the tap emitted, or none")
+    syncing = raw.get("currently_syncing")
+    if syncing is not None and not isinstance(syncing, str):
+        raise StateError("state key 'currently_syncing' must be a stream name or null")
+    bookmarks = raw.get("bookmarks", {})
+    if not isinstance(bookmarks, dict):
+        raise StateError("state key 'bookmarks' must be an object keyed by stream name: pass the last state the "
+                         "tap emitted, or none")
+    for name, bookmark in bookmarks.items():
+        if name in STREAMS_BY_NAME:
+            _validate_bookmark(name, bookmark)
+    return raw
+
+
+def _validate_bookmark(name: str, bookmark) -> None:
+    if not isinstance(bookmark, dict):
+        raise StateError(f"state bookmark for {name!r} must be an object: pass the last state the tap emitted, "
+                         "or delete that bookmark")
+    for key in ("run_start", "run_end"):
+        value = bookmark.get(key)
+        if value is None:
+            continue
+        try:
+            dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+        except (TypeError, ValueError):
+            raise StateError(f"state bookmark {name}.{key} is not a date-time written by this tap ({value!r}): "
+                             "delete that bookmark to start the stream over") from None
+    position = bookmark.get("position")
+    if position is not None and not (isinstance(position, list) and position
+                                     and all(isinstance(part, (int, str)) for part in position)):
+        raise StateError(f"state bookmark {name}.position must be a list such as [ListID, SendDate, MsgID]: "
+                         "delete that bookmark to start the stream over")

@@ -1,0 +1,259 @@
+"""The sync walk: which streams, in which order, over which parents, and when STATE is written.
+
+- `lists` is one call; every other stream hangs off the lists (subscribed_contacts, messages) or
+  off the messages (the six message_* streams).
+- Messages are listed once per run with ReportListMessageActivity over `interval_days` windows
+  and kept as a small index; every message_* stream walks that index.
+- Event streams walk messages sent since start_date − message_lookback_days, so that a message
+  sent just before start_date still gives its events that happened after it; `messages` and
+  `message_sends` walk only the messages sent since start_date.
+- Every requested date range is widened by REQUEST_MARGIN and the records are then kept only when
+  their own date lies in [start_date, end): whether Listrak's range ends are inclusive, and in
+  which zone it reads them, are undocumented, and this is right under every answer.
+- A STATE follows each finished unit (a list, or a message), after that unit's records.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from tap_listrak.client import ListrakClient
+from tap_listrak.concurrency import ordered_pages
+from tap_listrak.config import Config
+from tap_listrak.errors import NotFoundError
+from tap_listrak.output import SingerWriter
+from tap_listrak.state import State
+from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
+from tap_listrak.transform import DateReader, RecordShaper, format_utc, project
+
+LOGGER = logging.getLogger(__name__)
+REQUEST_MARGIN = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A selected stream and the fields to emit (None: all of them)."""
+    stream: Stream
+    fields: frozenset[str] | None
+    schema: dict
+
+
+@dataclass(frozen=True)
+class Message:
+    list_id: int
+    msg_id: int
+    send_date: str  # RFC 3339 UTC
+
+    @property
+    def position(self) -> list:
+        return [self.list_id, self.send_date, self.msg_id]
+
+
+class Sync:
+    def __init__(self, config: Config, client: ListrakClient, selections: list[Selection], state: State,
+                 writer: SingerWriter, now: dt.datetime | None = None):
+        self.config = config
+        self.client = client
+        self.selections = {selection.stream.name: selection for selection in selections}
+        self.state = state
+        self.writer = writer
+        self.dates = DateReader(config.listrak_timezone)
+        self.start = config.start_date
+        self.end = config.end_date or state.resumable_end(self.start) or (now or dt.datetime.now(dt.timezone.utc))
+        self.start_text, self.end_text = format_utc(self.start), format_utc(self.end)
+        self.shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, self.dates)
+                        for stream in STREAMS}
+        self._lists: list[dict] | None = None
+        self._messages: dict[int, list[dict]] | None = None
+
+    # -- the run ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        LOGGER.info("Extracting %s to %s", self.start_text, self.end_text)
+        for selection in self.selections.values():
+            self.writer.schema(selection.stream.name, selection.schema, selection.stream.key_properties)
+        for name in self.stream_order():
+            self.sync_stream(self.selections[name])
+        self.state.clear_progress()
+        self.writer.state(self.state.value)
+        LOGGER.info("Done: %s", ", ".join(f"{name} {count}" for name, count in
+                                          sorted(self.writer.records_by_stream.items())) or "no records")
+
+    def stream_order(self) -> list[str]:
+        """Parents before children; a stream interrupted by the last run goes first."""
+        order = [stream.name for stream in STREAMS if stream.name in self.selections]
+        syncing = self.state.currently_syncing
+        if syncing in order:
+            order.remove(syncing)
+            order.insert(0, syncing)
+            LOGGER.info("Resuming with %s, interrupted in the last run", syncing)
+        elif syncing:
+            LOGGER.info("The last run was interrupted in %s, which is not selected now; its progress is dropped",
+                        syncing)
+        return order
+
+    def sync_stream(self, selection: Selection) -> None:
+        name = selection.stream.name
+        progress = self.state.progress(name, self.start, self.end)
+        if progress == "complete":
+            LOGGER.info("%s: already complete for this run window, skipped", name)
+            return
+        self.state.set_syncing(name)
+        self.writer.state(self.state.value)
+        LOGGER.info("%s: syncing%s", name, f" from position {progress}" if progress else "")
+        walk = {"lists": self._sync_lists, "messages": self._sync_messages,
+                "subscribed_contacts": self._sync_subscribed_contacts}.get(name, self._sync_message_events)
+        walk(selection, progress)
+        self.state.set_complete(name, self.start, self.end)
+        self.state.set_syncing(None)
+        self.writer.state(self.state.value)
+
+    # -- per stream ---------------------------------------------------------------------------------
+    def _sync_lists(self, selection: Selection, _progress) -> None:
+        self._emit(selection, [dict(record) for record in self.lists()])
+
+    def _sync_messages(self, selection: Selection, progress) -> None:
+        index = self.message_index()
+        for list_record in self._lists_after(progress):
+            list_id = list_record["ListID"]
+            records = [dict(m) for m in index.get(list_id, []) if m["SendDate"] >= self.start_text]
+            self._emit(selection, records)
+            self._advance(selection, [list_id])
+
+    def _sync_subscribed_contacts(self, selection: Selection, progress) -> None:
+        stream = selection.stream
+
+        def fetch(list_id: int) -> Iterator[list[dict]]:
+            pages = self.client.pages(stream.operation, ListID=list_id, **self._request_range(self.start))
+            return self._shaped_pages(stream, pages, "ListID", list_id)
+
+        list_ids = [record["ListID"] for record in self._lists_after(progress)]
+        self._walk_units(selection, list_ids, fetch, lambda list_id: [list_id])
+
+    def _sync_message_events(self, selection: Selection, progress) -> None:
+        stream = selection.stream
+        earliest = self.start_text if stream.event_date is None else self._walk_start_text()
+        units = [message for message in self._walk_messages(earliest)
+                 if progress is None or message.position > progress]
+        if stream.date_ranged:
+            def request(message: Message) -> dict:
+                return self._request_range(self.start)
+        else:
+            def request(message: Message) -> dict:
+                return {}
+
+        def fetch(message: Message) -> Iterator[list[dict]]:
+            pages = self.client.pages(stream.operation, MsgID=message.msg_id, **request(message))
+            return self._shaped_pages(stream, pages, "MsgID", message.msg_id)
+
+        self._walk_units(selection, units, fetch, lambda message: message.position)
+
+    # -- walking units ------------------------------------------------------------------------------
+    def _walk_units(self, selection: Selection, units: list, fetch: Callable, position_of: Callable) -> None:
+        name = selection.stream.name
+        for unit, pages in ordered_pages(units, fetch, self.config.max_workers):
+            try:
+                for records in pages:
+                    self._emit(selection, records)
+            except NotFoundError as exc:
+                LOGGER.warning("%s: skipping %s: %s", name, position_of(unit), exc)
+            self._advance(selection, position_of(unit))
+
+    def _advance(self, selection: Selection, position: list) -> None:
+        self.state.set_position(selection.stream.name, self.start, self.end, position)
+        self.writer.state(self.state.value)
+
+    def _shaped_pages(self, stream: Stream, pages, parent_key: str, parent_id: int) -> Iterator[list[dict]]:
+        shape = self.shapers[stream.name].shape
+        in_range = self._in_range(stream.event_date)
+        for items in pages:
+            records = []
+            for item in items:
+                item[parent_key] = parent_id
+                record = shape(item)
+                if in_range(record):
+                    records.append(record)
+            yield records
+
+    def _in_range(self, field: str | None) -> Callable[[dict], bool]:
+        if field is None:
+            return lambda record: True
+        low, high = self.start_text, self.end_text
+        # RFC 3339 UTC strings of one fixed width compare like the instants they name.
+        return lambda record: record[field] is not None and low <= record[field] < high
+
+    def _emit(self, selection: Selection, records: list[dict]) -> None:
+        if records:
+            fields = selection.fields
+            self.writer.records(selection.stream.name,
+                                records if fields is None else [project(record, fields) for record in records])
+
+    # -- parents ------------------------------------------------------------------------------------
+    def lists(self) -> list[dict]:
+        if self._lists is None:
+            shape = self.shapers["lists"].shape
+            records = [shape(item) for item in self.client.items("GetContactListCollection")]
+            wanted = self.config.list_ids
+            if wanted is not None:
+                missing = sorted(wanted - {record["ListID"] for record in records})
+                if missing:
+                    LOGGER.warning("list_ids names ListIDs this user cannot see: %s (check list_ids and the "
+                                   "user's list access in Listrak)", missing)
+                records = [record for record in records if record["ListID"] in wanted]
+            self._lists = sorted(records, key=lambda record: record["ListID"])
+        return self._lists
+
+    def _lists_after(self, progress) -> list[dict]:
+        return [record for record in self.lists() if progress is None or [record["ListID"]] > progress[:1]]
+
+    def _walk_start_text(self) -> str:
+        return format_utc(self.start - dt.timedelta(days=self.config.message_lookback_days))
+
+    def _walk_messages(self, earliest: str) -> list[Message]:
+        index = self.message_index()
+        return [Message(record["ListID"], record["MsgID"], record["SendDate"])
+                for list_record in self.lists() for record in index.get(list_record["ListID"], [])
+                if record["SendDate"] >= earliest]
+
+    def message_index(self) -> dict[int, list[dict]]:
+        """Every message of the lists sent in [walk start, end), by list, ordered by (SendDate, MsgID)."""
+        if self._messages is None:
+            needs_lookback = any(selection.stream.parent == "messages" and selection.stream.event_date
+                                 for selection in self.selections.values())
+            walk_start = self.start - dt.timedelta(days=self.config.message_lookback_days) if needs_lookback \
+                else self.start
+            units = [(record["ListID"], window) for record in self.lists() for window in self._windows(walk_start)]
+            index: dict[int, dict[int, dict]] = {}
+            for (list_id, _), pages in ordered_pages(units, self._fetch_window, self.config.max_workers):
+                for records in pages:
+                    for record in records:
+                        index.setdefault(list_id, {})[record["MsgID"]] = record
+            self._messages = {list_id: sorted(by_id.values(), key=lambda m: (m["SendDate"], m["MsgID"]))
+                              for list_id, by_id in index.items()}
+        return self._messages
+
+    def _windows(self, walk_start: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+        step = dt.timedelta(days=self.config.interval_days)
+        windows, low = [], walk_start
+        while low < self.end:
+            high = min(low + step, self.end)
+            windows.append((low, high))
+            low = high
+        return windows
+
+    def _fetch_window(self, unit) -> Iterator[list[dict]]:
+        list_id, (low, high) = unit
+        items = self.client.items(STREAMS_BY_NAME["messages"].operation, ListID=list_id,
+                                  IncludeTestMessages=self.config.include_test_messages,
+                                  **self._request_range(low, high))
+        shape = self.shapers["messages"].shape
+        low_text, high_text = format_utc(low), format_utc(high)
+        # Windows never overlap: a message sent exactly on a boundary belongs to the later window.
+        yield [record for record in map(shape, items)
+               if record["SendDate"] is not None and low_text <= record["SendDate"] < high_text]
+
+    def _request_range(self, low: dt.datetime, high: dt.datetime | None = None) -> dict:
+        high = high or self.end
+        return {"StartDate": self.dates.to_listrak(low - REQUEST_MARGIN),
+                "EndDate": self.dates.to_listrak(high + REQUEST_MARGIN)}
