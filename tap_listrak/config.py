@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,8 +51,8 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 @dataclass(frozen=True)
 class Config:
-    username: str
-    password: str
+    username: str = field(repr=False)  # secrets stay out of any repr that reaches a log
+    password: str = field(repr=False)
     start_date: dt.datetime
     end_date: dt.datetime | None
     endpoint_url: str

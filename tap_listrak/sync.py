@@ -226,9 +226,12 @@ class Sync:
             units = [(record["ListID"], window) for record in self.lists() for window in self._windows(walk_start)]
             index: dict[int, dict[int, dict]] = {}
             for (list_id, _), pages in ordered_pages(units, self._fetch_window, self.config.max_workers):
-                for records in pages:
-                    for record in records:
-                        index.setdefault(list_id, {})[record["MsgID"]] = record
+                try:
+                    for records in pages:
+                        for record in records:
+                            index.setdefault(list_id, {})[record["MsgID"]] = record
+                except NotFoundError as exc:
+                    LOGGER.warning("messages of list %s: skipping a window: %s", list_id, exc)
             self._messages = {list_id: sorted(by_id.values(), key=lambda m: (m["SendDate"], m["MsgID"]))
                               for list_id, by_id in index.items()}
         return self._messages
