@@ -52,9 +52,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--catalog", help="catalog JSON file selecting streams and fields")
     parser.add_argument("-p", "--properties", help="legacy name of --catalog")
     parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
+    parser.add_argument("--about", action="store_true", help="print name, version, capabilities and settings")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="format of --about")
     parser.add_argument("--version", action="version", version=f"tap-listrak {__version__}")
     args = parser.parse_args(argv)
-    if not args.config:
+    if not args.config and not args.about:
         parser.error("--config is required")
     return args
 
@@ -74,6 +76,10 @@ def setup_logging() -> logging.Handler:
 def main(argv=None) -> int:
     handler = setup_logging()
     args = parse_args(argv)
+    if args.about:
+        from tap_listrak.about import render
+        print(render(args.format))
+        return 0
     try:
         config = load_config(args.config)
         handler.addFilter(RedactingFilter(config.secrets))

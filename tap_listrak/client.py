@@ -6,6 +6,7 @@ header of the request body; they are never logged, and every error text is redac
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from tap_listrak.errors import ProtocolError, RetryableError
 from tap_listrak.replies import NS, ItemReader, OperationReader, parse_envelope, redact
 
 LOGGER = logging.getLogger(__name__)
+METRICS = logging.getLogger("tap_listrak.metrics")
 WSDL_PATH = resources.files("tap_listrak").joinpath("wsdl", "IntegrationService.wsdl")
 BINDING = f"{{{NS}}}IntegrationServiceSoap"
 # Every item type the tap reads, by operation.
@@ -125,20 +127,29 @@ class ListrakClient:
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
             self._count(operation, 0)
+            self._metric(operation, started, None)
             raise RetryableError(f"{operation}: {exc.__class__.__name__} talking to "
                                  f"{self.config.endpoint_url} ({_reason(exc)})") from None
         except requests.exceptions.RequestException as exc:
             raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
                                 f"({exc.__class__.__name__}): check endpoint_url") from None
         self._count(operation, response.status_code)
-        LOGGER.debug("%s answered HTTP %s, %d bytes in %.3fs", operation, response.status_code, len(content),
-                     time.monotonic() - started)
+        self._metric(operation, started, response.status_code)
         try:
             return parse_envelope(content, response.status_code, self.config.secrets)
         except RetryableError as exc:
             raise RetryableError(f"{operation}: {exc}") from None
         except ProtocolError as exc:
             raise ProtocolError(f"{operation}: {exc}") from None
+
+    @staticmethod
+    def _metric(operation: str, started: float, status: int | None) -> None:
+        """A Singer METRIC line per request, with the real HTTP status (null: no reply at all)."""
+        if METRICS.isEnabledFor(logging.INFO):
+            METRICS.info("METRIC: %s", json.dumps({
+                "type": "timer", "metric": "http_request_duration", "value": round(time.monotonic() - started, 4),
+                "tags": {"endpoint": operation, "http_status_code": status,
+                         "status": "succeeded" if status == 200 else "failed"}}))
 
     def _count(self, operation: str, status: int) -> None:
         with self._lock:

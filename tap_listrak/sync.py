@@ -24,6 +24,7 @@ from tap_listrak.concurrency import ordered_pages
 from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
 from tap_listrak.output import SingerWriter
+from tap_listrak.progress import Progress
 from tap_listrak.state import State
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
 from tap_listrak.transform import DateReader, RecordShaper, format_utc, project
@@ -53,12 +54,13 @@ class Message:
 
 class Sync:
     def __init__(self, config: Config, client: ListrakClient, selections: list[Selection], state: State,
-                 writer: SingerWriter, now: dt.datetime | None = None):
+                 writer: SingerWriter, now: dt.datetime | None = None, progress: Progress | None = None):
         self.config = config
         self.client = client
         self.selections = {selection.stream.name: selection for selection in selections}
         self.state = state
         self.writer = writer
+        self.progress = progress or Progress()
         self.dates = DateReader(config.listrak_timezone)
         self.start = config.start_date
         self.end = config.end_date or state.resumable_end(self.start) or (now or dt.datetime.now(dt.timezone.utc))
@@ -115,11 +117,15 @@ class Sync:
 
     def _sync_messages(self, selection: Selection, progress) -> None:
         index = self.message_index()
-        for list_record in self._lists_after(progress):
+        lists = self._lists_after(progress)
+        self.progress.start(selection.stream.name, len(lists), "lists")
+        for list_record in lists:
             list_id = list_record["ListID"]
             records = [dict(m) for m in index.get(list_id, []) if m["SendDate"] >= self.start_text]
             self._emit(selection, records)
             self._advance(selection, [list_id])
+            self.progress.advance(len(records))
+        self.progress.finish()
 
     def _sync_subscribed_contacts(self, selection: Selection, progress) -> None:
         stream = selection.stream
@@ -129,7 +135,7 @@ class Sync:
             return self._shaped_pages(stream, pages, "ListID", list_id)
 
         list_ids = [record["ListID"] for record in self._lists_after(progress)]
-        self._walk_units(selection, list_ids, fetch, lambda list_id: [list_id])
+        self._walk_units(selection, list_ids, fetch, lambda list_id: [list_id], "lists")
 
     def _sync_message_events(self, selection: Selection, progress) -> None:
         stream = selection.stream
@@ -147,18 +153,24 @@ class Sync:
             pages = self.client.pages(stream.operation, MsgID=message.msg_id, **request(message))
             return self._shaped_pages(stream, pages, "MsgID", message.msg_id)
 
-        self._walk_units(selection, units, fetch, lambda message: message.position)
+        self._walk_units(selection, units, fetch, lambda message: message.position, "messages")
 
     # -- walking units ------------------------------------------------------------------------------
-    def _walk_units(self, selection: Selection, units: list, fetch: Callable, position_of: Callable) -> None:
+    def _walk_units(self, selection: Selection, units: list, fetch: Callable, position_of: Callable,
+                    unit_name: str) -> None:
         name = selection.stream.name
+        self.progress.start(name, len(units), unit_name)
         for unit, pages in ordered_pages(units, fetch, self.config.max_workers):
+            count = 0
             try:
                 for records in pages:
                     self._emit(selection, records)
+                    count += len(records)
             except NotFoundError as exc:
                 LOGGER.warning("%s: skipping %s: %s", name, position_of(unit), exc)
             self._advance(selection, position_of(unit))
+            self.progress.advance(count)
+        self.progress.finish()
 
     def _advance(self, selection: Selection, position: list) -> None:
         self.state.set_position(selection.stream.name, self.start, self.end, position)
