@@ -1,0 +1,113 @@
+"""Command-line knobs, shared by the server CLI and the ground-truth CLI, and their inverse (cli_args)."""
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from .spec import (DEFAULT_FAULT_KINDS, EMPTY_RESULT_FORMS, EVENT_DATE_FORMATS, FAULT_KINDS, RANGE_ENDS,
+                   DatasetSpec, ServerSpec)
+
+_D, _S = DatasetSpec(), ServerSpec()
+
+
+def _id_list(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    kinds = tuple(part.strip() for part in text.split(",") if part.strip())
+    for kind in kinds:
+        if kind not in FAULT_KINDS:
+            raise argparse.ArgumentTypeError(f"unknown fault kind {kind!r}; choose from {', '.join(FAULT_KINDS)}")
+    return kinds
+
+
+def add_knobs(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data (deterministic, generated lazily from --seed)")
+    data.add_argument("--seed", type=int, default=_D.seed, help="seed of all generated data (default %(default)s)")
+    data.add_argument("--lists", type=int, default=_D.lists, help="contact lists (default %(default)s)")
+    data.add_argument("--empty-lists", type=int, default=_D.empty_lists,
+                      help="the last N lists have no messages; at least one list keeps its messages (default %(default)s)")
+    data.add_argument("--messages-per-list", type=int, default=_D.messages_per_list,
+                      help="messages per non-empty list, test messages included (default %(default)s)")
+    data.add_argument("--recipients", type=int, default=_D.recipients,
+                      help="recipients per message; test messages go to at most 10 (default %(default)s)")
+    data.add_argument("--open-rate", type=float, default=_D.open_rate, help="share of recipients who open (default %(default)s)")
+    data.add_argument("--click-rate", type=float, default=_D.click_rate,
+                      help="share of recipients who click, at most --open-rate (default %(default)s)")
+    data.add_argument("--read-rate", type=float, default=_D.read_rate,
+                      help="share of recipients who read, at most --open-rate (default %(default)s)")
+    data.add_argument("--unsub-rate", type=float, default=_D.unsub_rate, help="share who unsubscribe (default %(default)s)")
+    data.add_argument("--bounce-rate", type=float, default=_D.bounce_rate, help="share who bounce (default %(default)s)")
+    data.add_argument("--subscribers-per-list", type=int, default=_D.subscribers_per_list,
+                      help="subscribed contacts per list (default %(default)s)")
+    data.add_argument("--first-date", type=date.fromisoformat, default=_D.first_date,
+                      help="first local send date, YYYY-MM-DD (default %(default)s)")
+    data.add_argument("--last-date", type=date.fromisoformat, default=_D.last_date,
+                      help="last local send date; events run up to ~45 days later (default %(default)s)")
+    data.add_argument("--test-message-rate", type=float, default=_D.test_message_rate,
+                      help="share of messages that are test messages (default %(default)s)")
+    data.add_argument("--timezone", default=_D.timezone,
+                      help="IANA zone of the account: naive request dates are read as its wall time and returned "
+                           "dates are its wall time without offset (default %(default)s)")
+    data.add_argument("--vanish-msg-ids", type=_id_list, default=_D.vanish_msg_ids, metavar="ID,ID",
+                      help="messages listed by ReportListMessageActivity whose per-message calls answer the 404 fault")
+    data.add_argument("--no-nil-items", dest="nil_items", action="store_false",
+                      help="do not put xsi:nil items into arrays (by default a few arrays end with one)")
+
+    wire = parser.add_argument_group("behaviour")
+    wire.add_argument("--username", default=_S.username, help="accepted WSUser/UserName (default %(default)s)")
+    wire.add_argument("--password", default=_S.password, help="accepted WSUser/Password (default %(default)s)")
+    wire.add_argument("--lockout-after", type=int, default=_S.lockout_after,
+                      help="after N bad logins the account locks: every call answers [LoginAttemptsExceeded] until "
+                           "POST /_reset (0 = never, default)")
+    wire.add_argument("--prohibited-ip", action="store_true", help="every call answers the [ProhibitedIPAddress] fault")
+    wire.add_argument("--page-size", type=int, default=_S.page_size,
+                      help="items per page of the paged operations (default %(default)s)")
+    wire.add_argument("--range-ends", choices=RANGE_ENDS, default=_S.range_ends,
+                      help="which StartDate/EndDate bounds are inclusive (default %(default)s)")
+    wire.add_argument("--event-date-format", choices=EVENT_DATE_FORMATS, default=_S.event_date_format,
+                      help="form of OpenDate/ClickDate/ReadDate/BounceDate: iso 2024-01-05T13:04:05, "
+                           "iso-fraction 2024-01-05T13:04:05.12, us 1/5/2024 1:04:05 PM (default %(default)s)")
+    wire.add_argument("--empty-result", choices=EMPTY_RESULT_FORMS, default=_S.empty_result,
+                      help="an empty result as <OpResult /> (element) or left out (omitted) (default %(default)s)")
+    wire.add_argument("--latency-ms", type=float, default=_S.latency_ms, help="delay added to every SOAP reply")
+    wire.add_argument("--fault-rate", type=float, default=_S.fault_rate,
+                      help="share of authenticated data calls that get an injected fault (default %(default)s)")
+    wire.add_argument("--fault-kinds", type=_kinds, default=DEFAULT_FAULT_KINDS, metavar="KIND,KIND",
+                      help=f"kinds drawn by --fault-rate, among {', '.join(FAULT_KINDS)} "
+                           f"(default {','.join(DEFAULT_FAULT_KINDS)})")
+    wire.add_argument("--fault-on", action="append", default=[], metavar="OP:N:KIND",
+                      help="the Nth (1-based) data call of operation OP gets fault KIND; repeatable")
+    wire.add_argument("--stall-seconds", type=float, default=_S.stall_seconds,
+                      help="how long a stall fault holds its reply (default %(default)s)")
+
+
+def specs_from_args(args: argparse.Namespace) -> tuple[DatasetSpec, ServerSpec]:
+    values = vars(args)
+    dataset = DatasetSpec(**{f: values[f] for f in DatasetSpec.__dataclass_fields__})
+    server = ServerSpec(**{f: values[f] for f in ServerSpec.__dataclass_fields__})
+    return dataset, server
+
+
+def cli_args(dataset: DatasetSpec, server: ServerSpec) -> list[str]:
+    """The command-line knobs that rebuild the same specs (only those that differ from the defaults)."""
+    args: list[str] = []
+    for spec, default in ((dataset, _D), (server, _S)):
+        for name in spec.__dataclass_fields__:
+            value, base = getattr(spec, name), getattr(default, name)
+            if value == base:
+                continue
+            flag = "--" + name.replace("_", "-")
+            if name == "nil_items":
+                args.append("--no-nil-items")
+            elif name == "prohibited_ip":
+                args.append(flag)
+            elif name == "fault_on":
+                for rule in value:
+                    args += [flag, rule]
+            elif name in ("vanish_msg_ids", "fault_kinds"):
+                args += [flag, ",".join(str(v) for v in value)]
+            else:
+                args += [flag, str(value)]
+    return args

@@ -1,0 +1,348 @@
+"""The HTTP side: WSDL, SOAP POSTs, authentication, latency, injected faults, statistics.
+
+One thread per connection (ThreadingHTTPServer, keep-alive), so a stalled reply never holds up other
+clients. Every reply is written with one send and TCP_NODELAY, so no Nagle/delayed-ACK pause slows a
+benchmark. Nothing a client sends can stop the server: every failure becomes a reply.
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import traceback
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from . import wire
+from .chaos import FaultPlan
+from .data import Dataset
+from .request import SoapError, parse_call
+from .service import Service
+from .spec import OPERATIONS, DatasetSpec, ServerSpec
+
+SERVICE_PATH = "/v31/IntegrationService.asmx"
+WSDL_FILE = Path(__file__).resolve().parents[2] / "tap_listrak" / "wsdl" / "IntegrationService.wsdl"
+MAX_BODY = 32 * 1024 * 1024
+XML_TYPE = "text/xml; charset=utf-8"
+REASONS = {200: "OK", 404: "Not Found", 413: "Request Entity Too Large", 500: "Internal Server Error",
+           503: "Service Unavailable"}
+_ADDRESS = re.compile(r'(<soap(?:12)?:address\s+location=")[^"]*(")')
+
+# Wording of faults the facts leave open (see README.md). asmx wraps an exception thrown by the web
+# method as faultcode soap:Server with this prefix; request-reading failures are soap:Client.
+APP = "Server was unable to process request. ---> "
+INVALID_LOGON = APP + "[InvalidLogonAttempt] Invalid login attempt."
+LOGIN_EXCEEDED = APP + "[LoginAttemptsExceeded] Login attempts exceeded. The account is locked."
+PROHIBITED_IP = APP + "[ProhibitedIPAddress] The IP address {ip} is not authorized to access the API."
+THROTTLED = APP + "[RequestLimitExceeded] The request limit for this account has been exceeded. Please try again later."
+GENERIC_500 = (APP + "Timeout expired.  The timeout period elapsed prior to completion of the operation or the "
+               "server is not responding.")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = XML_TYPE
+    mode: str = "send"  # send | drop (close mid-body) | truncate (already cut, length matches)
+    stall: float = 0.0
+
+
+class Stats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with getattr(self, "_lock", threading.Lock()):
+            self.requests = Counter()
+            self.records = Counter()
+            self.injected = Counter()
+            self.soap_faults = Counter()
+            self.in_flight = 0
+            self.max_in_flight = 0
+
+    def count(self, counter: str, key: str, amount: int = 1) -> None:
+        with self._lock:
+            getattr(self, counter)[key] += amount
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {
+                "total_requests": sum(self.requests.values()),
+                "requests": dict(self.requests),
+                "records_served": dict(self.records),
+                "records_served_total": sum(self.records.values()),
+                "injected_faults": dict(self.injected),
+                "injected_faults_total": sum(self.injected.values()),
+                "soap_faults": dict(self.soap_faults),
+                "in_flight": self.in_flight,
+                "max_in_flight": self.max_in_flight,
+            }
+
+
+class Emulator:
+    """One emulated service. start() serves from a background thread; serve_forever() in the caller's."""
+
+    def __init__(self, dataset: DatasetSpec | None = None, server: ServerSpec | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.dataset_spec = dataset or DatasetSpec()
+        self.server_spec = server or ServerSpec()
+        self.data = Dataset(self.dataset_spec)
+        self.service = Service(self.data, self.server_spec)
+        self.faults = FaultPlan(self.server_spec, self.dataset_spec.seed)
+        self.counters = Stats()
+        self.stopping = threading.Event()
+        self._auth_lock = threading.Lock()
+        self._bad_logins = 0
+        self._locked = False
+        self.httpd = _HTTPServer((host, port), _Handler)
+        self.httpd.emulator = self
+        bound_host, bound_port = self.httpd.server_address[:2]
+        self.url = f"http://{bound_host}:{bound_port}{SERVICE_PATH}"
+        self.wsdl_url = self.url + "?WSDL"
+        wsdl = WSDL_FILE.read_text(encoding="utf-8")
+        self.wsdl = _ADDRESS.sub(lambda m: m.group(1) + self.url + m.group(2), wsdl).encode("utf-8")
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> "Emulator":
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"emulator-{self.url}", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self.stopping.set()  # wakes stalled and delayed replies
+        if self._thread is not None:
+            self.httpd.shutdown()
+            self._thread.join(timeout=5)
+        self.httpd.server_close()
+
+    def stats(self) -> dict:
+        return self.counters.snapshot()
+
+    def reset(self) -> None:
+        """Clear statistics, fault counters and the lockout."""
+        self.counters.reset()
+        self.faults.reset()
+        with self._auth_lock:
+            self._bad_logins = 0
+            self._locked = False
+
+    # ---- SOAP --------------------------------------------------------------------------------
+
+    def handle_soap(self, body: bytes, action: str | None, client_ip: str) -> Reply:
+        try:
+            call = parse_call(body, action, self.data.clock)
+        except SoapError as refusal:
+            self.counters.count("requests", "_invalid")
+            return self._fault(refusal)
+        op = call.op
+        self.counters.count("requests", op)
+        try:
+            self._authenticate(call, client_ip)
+        except SoapError as refusal:
+            return self._fault(refusal)
+        kind = self.faults.decide(op, call.key())
+        if kind is not None:
+            self.counters.count("injected", kind)
+            if kind == "fault500":
+                return self._fault(SoapError("Server", GENERIC_500, kind="Injected"))
+            if kind == "throttle":
+                return self._fault(SoapError("Server", THROTTLED, kind="Injected"))
+            if kind == "html503":
+                return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
+        try:
+            text, records = self.service.call(op, call.params)
+            reply = Reply(200, text.encode("utf-8"))
+            self.counters.count("records", op, records)
+        except SoapError as refusal:
+            reply = self._fault(refusal)
+        if kind == "drop":
+            reply.mode = "drop"
+        elif kind == "truncate":
+            reply = Reply(200, reply.body[:_cut_point(reply.body)], mode="truncate")
+        elif kind == "stall":
+            reply.stall = self.server_spec.stall_seconds
+        return reply
+
+    def _authenticate(self, call, client_ip: str) -> None:
+        spec = self.server_spec
+        if spec.prohibited_ip:
+            raise SoapError("Server", PROHIBITED_IP.format(ip=client_ip), kind="ProhibitedIPAddress")
+        locked = SoapError("Server", LOGIN_EXCEEDED, kind="LoginAttemptsExceeded")
+        with self._auth_lock:
+            if self._locked:
+                raise locked
+            if call.username == spec.username and call.password == spec.password:
+                return
+            self._bad_logins += 1
+            if spec.lockout_after and self._bad_logins > spec.lockout_after:
+                self._locked = True  # stays locked, good password or not, until reset()
+                raise locked
+        raise SoapError("Server", INVALID_LOGON, kind="InvalidLogonAttempt")
+
+    def _fault(self, refusal: SoapError) -> Reply:
+        self.counters.count("soap_faults", refusal.kind)
+        return Reply(500, wire.fault(refusal.code, refusal.message, refusal.detail).encode("utf-8"))
+
+    def internal_error(self, exc: BaseException) -> Reply:
+        return self._fault(SoapError("Server", APP + f"Emulator internal error: {exc!r}", kind="Internal"))
+
+
+def _cut_point(body: bytes) -> int:
+    """A place in the middle of an element name, so the XML is cut mid-element."""
+    middle = len(body) // 2
+    tag = body.find(b"<", middle)
+    if tag == -1 or tag + 3 >= len(body):
+        return max(middle, 1)
+    return tag + 3
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    emulator: Emulator
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/10.0"
+    sys_version = ""
+    timeout = 300  # idle keep-alive connections give their thread back eventually
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - quiet: logging per request costs throughput
+        pass
+
+    @property
+    def emulator(self) -> Emulator:
+        return self.server.emulator
+
+    # ---- routing -----------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path.lower() == SERVICE_PATH.lower():
+            if parts.query.lower() == "wsdl":
+                self.emulator.counters.count("requests", "_wsdl")
+                self._write(Reply(200, self.emulator.wsdl))
+            else:
+                page = wire.help_page(self.emulator.url, OPERATIONS)
+                self._write(Reply(200, page.encode("utf-8"), "text/html; charset=utf-8"))
+        elif parts.path == "/_stats":
+            body = json.dumps(self.emulator.stats(), sort_keys=True).encode()
+            self._write(Reply(200, body, "application/json"))
+        else:
+            self._not_found()
+
+    def do_POST(self) -> None:
+        parts = urlsplit(self.path)
+        body = self._read_body()
+        if body is None:
+            return
+        if parts.path == "/_reset":
+            self.emulator.reset()
+            self._write(Reply(200, b'{"reset": true}', "application/json"))
+        elif parts.path.lower() == SERVICE_PATH.lower():
+            self._soap(body)
+        else:
+            self._not_found()
+
+    def _soap(self, body: bytes) -> None:
+        emulator = self.emulator
+        emulator.counters.enter()
+        try:
+            try:
+                reply = emulator.handle_soap(body, self.headers.get("SOAPAction"), self.client_address[0])
+            except Exception as exc:  # a bug must cost one reply, never the server
+                traceback.print_exc(file=sys.stderr)
+                reply = emulator.internal_error(exc)
+            latency = emulator.server_spec.latency_ms / 1000.0 + reply.stall
+            if latency > 0:
+                emulator.stopping.wait(latency)
+            self._write(reply)
+        finally:
+            emulator.counters.leave()
+
+    def _not_found(self) -> None:
+        body = b"<html><body><h2>404 - File or directory not found.</h2></body></html>"
+        self._write(Reply(404, body, "text/html; charset=utf-8"))
+
+    # ---- I/O -----------------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes | None:
+        try:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                return self._read_chunked()
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.close_connection = True
+                self._write(Reply(413, b"Request Entity Too Large", "text/plain"))
+                return None
+            return self.rfile.read(length) if length > 0 else b""
+        except (ValueError, OSError):
+            self.close_connection = True
+            self._write(Reply(500, wire.fault("Client", "Server was unable to read request.").encode(), XML_TYPE))
+            return None
+
+    def _read_chunked(self) -> bytes:
+        chunks, total = [], 0
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY:
+                raise ValueError("body too large")
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _write(self, reply: Reply) -> None:
+        declared = len(reply.body)
+        head = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Error')}",
+                "Cache-Control: private, max-age=0" if reply.content_type == XML_TYPE else "Cache-Control: private",
+                f"Content-Type: {reply.content_type}",
+                f"Server: {self.server_version}",
+                "X-AspNet-Version: 4.0.30319",
+                "X-Powered-By: ASP.NET",
+                f"Date: {self.date_time_string()}",
+                f"Content-Length: {declared}"]
+        body = reply.body
+        if reply.mode == "drop":
+            body = body[:_cut_point(body)]
+            self.close_connection = True
+        if self.close_connection:
+            head.append("Connection: close")
+        try:
+            self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+            if reply.mode == "drop":
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            self.close_connection = True  # the client left (e.g. timed out on a stall)

@@ -1,0 +1,138 @@
+"""The nine operations: lookup, date filtering, test-message filtering and paging over the generated data.
+
+Rendered item fragments are cached per (operation, list or message) together with their sort keys, so a
+page costs one bisect and one join however large the account is.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from datetime import datetime
+from functools import lru_cache
+
+from . import wire
+from .data import Dataset
+from .request import SoapError
+from .spec import ServerSpec
+
+NOT_FOUND = "404 - File or directory not found."
+
+# Range operation -> (attribute of MessageEvents, Renderer method)
+_EVENT_STREAMS = {
+    "ReportRangeMessageContactOpen": ("opens", "open"),
+    "ReportRangeMessageContactClick": ("clicks", "click"),
+    "ReportRangeMessageContactRead": ("reads", "read"),
+    "ReportRangeMessageContactRemoval": ("removals", "removal"),
+    "ReportRangeMessageContactBounces": ("bounces", "bounce"),
+}
+
+
+def not_found() -> SoapError:
+    # The existing tap recognises a vanished message by this IIS text inside the fault.
+    return SoapError("Server", f"Server was unable to process request. ---> {NOT_FOUND}", kind="NotFound",
+                     detail=NOT_FOUND)
+
+
+class Service:
+    def __init__(self, dataset: Dataset, spec: ServerSpec) -> None:
+        self.data = dataset
+        self.spec = spec
+        self.render = wire.Renderer(dataset.clock, spec.event_date_format)
+        self._fragments = lru_cache(maxsize=256)(self._build_fragments)
+
+    def call(self, op: str, params: dict) -> tuple[str, int]:
+        """-> (response XML, number of records in it). Raises SoapError for refusals."""
+        item = wire.RESULT_ITEMS[op][0]
+        if op == "GetContactListCollection":
+            items = [self.render.contact_list(cl) for cl in self.data.lists()]
+            records = len(items)
+            if self.data.spec.nil_items and items:
+                items.append(wire.nil_item(item))
+            return wire.response(op, items, self.spec.empty_result), records
+        if op == "ReportListMessageActivity":
+            items, records = self._activity(params)
+            return wire.response(op, items, self.spec.empty_result), records
+        page = params["Page"]
+        if page < 1:
+            raise SoapError("Server", "Server was unable to process request. ---> Page must be 1 or greater.",
+                            kind="BadRequest")
+        if op == "ReportRangeSubscribedContacts":
+            list_index = self._list_index(params["ListID"])
+            keys, fragments = self._fragments(op, list_index)
+            nil = self.data.nil_item_in_subscribers(list_index)
+        else:
+            list_index, index = self._message_position(params["MsgID"])
+            keys, fragments = self._fragments(op, list_index, index)
+            nil = self.data.nil_item_in_message(list_index, index)
+        if keys is None:
+            lo, hi = 0, len(fragments)
+        else:
+            lo, hi = self._window(keys, params["StartDate"], params["EndDate"])
+        items, records = _page(fragments, lo, hi, nil and hi > lo, page, self.spec.page_size, item)
+        return wire.response(op, items, self.spec.empty_result), records
+
+    # ---- lookups -----------------------------------------------------------------------------
+
+    def _list_index(self, list_id: int) -> int:
+        index = self.data.list_index(list_id)
+        if index is None:
+            raise not_found()
+        return index
+
+    def _message_position(self, msg_id: int) -> tuple[int, int]:
+        position = self.data.locate_message(msg_id)
+        if position is None or msg_id in self.data.vanished:
+            raise not_found()
+        return position
+
+    def _window(self, keys: list, start: datetime, end: datetime) -> tuple[int, int]:
+        ends = self.spec.range_ends
+        start_inclusive = ends in ("inclusive", "end-exclusive")
+        end_inclusive = ends in ("inclusive", "start-exclusive")
+        lo = bisect_left(keys, start) if start_inclusive else bisect_right(keys, start)
+        hi = bisect_right(keys, end) if end_inclusive else bisect_left(keys, end)
+        return lo, max(lo, hi)
+
+    # ---- operations --------------------------------------------------------------------------
+
+    def _activity(self, params: dict) -> tuple[list[str], int]:
+        list_index = self._list_index(params["ListID"])
+        keys, fragments = self._fragments("ReportListMessageActivity", list_index)
+        lo, hi = self._window(keys, params["StartDate"], params["EndDate"])
+        include_tests = params["IncludeTestMessages"]
+        messages = self.data.messages(list_index)
+        items = [fragments[i] for i in range(lo, hi) if include_tests or not messages[i].is_test]
+        records = len(items)
+        if items and self.data.nil_item_in_activity(list_index):
+            items.append(wire.nil_item("WSMessageActivity"))
+        return items, records
+
+    def _build_fragments(self, op: str, list_index: int, index: int | None = None):
+        """-> (sort keys or None, rendered items) in the order the operation returns them."""
+        render, data = self.render, self.data
+        if op == "ReportListMessageActivity":
+            messages = data.messages(list_index)
+            return [m.SendDate for m in messages], [render.message_activity(m) for m in messages]
+        if op == "ReportRangeSubscribedContacts":
+            contacts = data.subscribers(list_index)
+            return [c.addition for c in contacts], [render.subscription(c) for c in contacts]
+        if op == "ReportMessageContactSent":
+            return None, [render.recipient(c) for c in data.recipients(list_index, index)]
+        attribute, method = _EVENT_STREAMS[op]
+        events = getattr(data.events(list_index, index), attribute)
+        draw = getattr(render, method)
+        return [e.when for e in events], [draw(e) for e in events]
+
+
+def _page(fragments: list[str], lo: int, hi: int, nil: bool, page: int, size: int, item: str):
+    """Page `page` (1-based) of fragments[lo:hi], followed by one nil item when `nil`."""
+    real = hi - lo
+    total = real + (1 if nil else 0)
+    first = (page - 1) * size
+    if first >= total:
+        return [], 0
+    last = min(first + size, total)
+    items = fragments[lo + first: lo + min(last, real)]
+    records = len(items)
+    if nil and last == total:
+        items.append(wire.nil_item(item))
+    return items, records

@@ -1,0 +1,187 @@
+"""XML on the wire: replies, items and faults, built as strings (a DOM would cost more than the rest).
+
+Shapes follow Listrak's documented samples (ReportRangeMessageContactBounces): the xsi/xsd/soap prefixes
+declared in that order, the response wrapper in the default namespace with unprefixed qualified children,
+no whitespace between elements (as asmx writes them), and item children in the WSDL's sequence order.
+Empty strings are sent as an empty element, absent (null) strings are left out.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from .data import Bounce, Click, Contact, ContactList, Message, Open, Removal
+from .times import Clock, event_date, xsd_datetime
+
+NS = "http://webservices.listrak.com/v31/"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+ENVELOPE_OPEN = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+    "<soap:Body>"
+)
+ENVELOPE_CLOSE = "</soap:Body></soap:Envelope>"
+NIL_WSEXCEPTION = '<WSException xsi:nil="true" />'
+
+# Operation -> (item element, whether the response carries the WSException sibling).
+RESULT_ITEMS = {
+    "GetContactListCollection": ("WSContactList", False),
+    "ReportListMessageActivity": ("WSMessageActivity", True),
+    "ReportMessageContactSent": ("WSMessageRecipient", True),
+    "ReportRangeMessageContactOpen": ("WSContactOpen", False),
+    "ReportRangeMessageContactClick": ("WSContactClick", False),
+    "ReportRangeMessageContactRead": ("WSContactRead", False),
+    "ReportRangeMessageContactRemoval": ("WSContactRemovalInfo", False),
+    "ReportRangeMessageContactBounces": ("WSContactBounce", False),
+    "ReportRangeSubscribedContacts": ("WSContactSubscriptionInfo", False),
+}
+
+
+def esc(text: str) -> str:
+    # Quotes need no escaping in element content; CR would be normalised away by parsers unless escaped.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
+
+
+def text_el(name: str, value) -> str:
+    """An optional string element: None -> omitted, "" -> <name />."""
+    if value is None:
+        return ""
+    if value == "":
+        return f"<{name} />"
+    return f"<{name}>{esc(value)}</{name}>"
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _dec(value: Decimal) -> str:
+    return format(value, "f")  # xsd:decimal has no exponent form
+
+
+class Renderer:
+    """Renders items with the server's time zone and event-date form."""
+
+    def __init__(self, clock: Clock, event_form: str) -> None:
+        self.clock = clock
+        self.event_form = event_form
+
+    def _dt(self, utc: datetime) -> str:
+        return xsd_datetime(self.clock.to_local(utc))
+
+    def _event_dt(self, utc: datetime) -> str:
+        return event_date(self.clock.to_local(utc), self.event_form)
+
+    def contact_list(self, cl: ContactList) -> str:
+        vmta = ""
+        if cl.Vmta is not None:
+            vmta = f"<Vmta><VmtaID>{cl.Vmta[0]}</VmtaID>{text_el('Description', cl.Vmta[1])}</Vmta>"
+        domains = "".join(text_el("GoogleTrackingDomains", d) for d in cl.GoogleTrackingDomains)
+        return (
+            f"<WSContactList><ListID>{cl.ListID}</ListID>{text_el('ListName', cl.ListName)}"
+            f"<CreateDate>{self._dt(cl.CreateDate)}</CreateDate>"
+            f"{text_el('FromName', cl.FromName)}{text_el('FromEmail', cl.FromEmail)}"
+            f"<EnableRemovalLink>{_bool(cl.EnableRemovalLink)}</EnableRemovalLink>"
+            f"<EnableBrowserLink>{_bool(cl.EnableBrowserLink)}</EnableBrowserLink>"
+            f"<bounceHandling>{cl.bounceHandling}</bounceHandling>"
+            f"<EnableDoubleOptin>{_bool(cl.EnableDoubleOptin)}</EnableDoubleOptin>"
+            f"<EnableListHygiene>{_bool(cl.EnableListHygiene)}</EnableListHygiene>{vmta}"
+            f"<ShowEmailList>{_bool(cl.ShowEmailList)}</ShowEmailList>"
+            f"<ShowAdvancedPersonalization>{_bool(cl.ShowAdvancedPersonalization)}</ShowAdvancedPersonalization>"
+            f"<BounceUnsubscribeCount>{cl.BounceUnsubscribeCount}</BounceUnsubscribeCount>"
+            f"{text_el('DomainAliasLink', cl.DomainAliasLink)}{text_el('DomainAliasEmail', cl.DomainAliasEmail)}"
+            f"<EnableRSS>{_bool(cl.EnableRSS)}</EnableRSS>"
+            f"<EnableGoogleAnalytics>{_bool(cl.EnableGoogleAnalytics)}</EnableGoogleAnalytics>{domains}"
+            f"<EnableInternationalization>{_bool(cl.EnableInternationalization)}</EnableInternationalization>"
+            f"<EnableDynamicContent>{_bool(cl.EnableDynamicContent)}</EnableDynamicContent>"
+            f"<EnableListRemoveHeader>{_bool(cl.EnableListRemoveHeader)}</EnableListRemoveHeader></WSContactList>"
+        )
+
+    def message_activity(self, m: Message) -> str:
+        return (
+            f"<WSMessageActivity><ListID>{m.ListID}</ListID><MsgID>{m.MsgID}</MsgID>{text_el('Subject', m.Subject)}"
+            f"<SendDate>{self._dt(m.SendDate)}</SendDate><DeliverCount>{m.DeliverCount}</DeliverCount>"
+            f"<RemoveCount>{m.RemoveCount}</RemoveCount><RemovePercent>{_dec(m.RemovePercent)}</RemovePercent>"
+            f"<OpenCount>{m.OpenCount}</OpenCount><OpenPercent>{_dec(m.OpenPercent)}</OpenPercent>"
+            f"<ReadCount>{m.ReadCount}</ReadCount><ReadPercent>{_dec(m.ReadPercent)}</ReadPercent>"
+            f"<ClickCount>{m.ClickCount}</ClickCount><ClickerCount>{m.ClickerCount}</ClickerCount>"
+            f"<RepeatClickerCount>{m.RepeatClickerCount}</RepeatClickerCount>"
+            f"<NewClickerCount>{m.NewClickerCount}</NewClickerCount>"
+            f"<ClickerPercent>{_dec(m.ClickerPercent)}</ClickerPercent><OrderTotal>{_dec(m.OrderTotal)}</OrderTotal>"
+            f"<ConversionCount>{m.ConversionCount}</ConversionCount>"
+            f"<AverageOrderValue>{_dec(m.AverageOrderValue)}</AverageOrderValue></WSMessageActivity>"
+        )
+
+    def recipient(self, c: Contact) -> str:
+        return f"<WSMessageRecipient><EmailAddress>{esc(c.email)}</EmailAddress></WSMessageRecipient>"
+
+    def open(self, e: Open) -> str:
+        return (f"<WSContactOpen><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
+                f"<OpenDate>{self._event_dt(e.when)}</OpenDate></WSContactOpen>")
+
+    def read(self, e: Open) -> str:
+        return (f"<WSContactRead><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
+                f"<ReadDate>{self._event_dt(e.when)}</ReadDate></WSContactRead>")
+
+    def click(self, e: Click) -> str:
+        return (f"<WSContactClick><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
+                f"{text_el('LinkDescription', e.link_description)}<LinkUrl>{esc(e.link_url)}</LinkUrl>"
+                f"<ClickDate>{self._event_dt(e.when)}</ClickDate></WSContactClick>")
+
+    def removal(self, e: Removal) -> str:
+        return (f"<WSContactRemovalInfo><ContactID>{esc(e.contact_id)}</ContactID>"
+                f"<EmailAddress>{esc(e.email)}</EmailAddress><AdditionDate>{self._dt(e.addition)}</AdditionDate>"
+                f"<RemovalDate>{self._dt(e.when)}</RemovalDate>{text_el('RemovalMethod', e.method)}"
+                f"</WSContactRemovalInfo>")
+
+    def bounce(self, e: Bounce) -> str:
+        return (f"<WSContactBounce><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
+                f"{text_el('BounceReason', e.reason)}{text_el('BounceDetail', e.detail)}"
+                f"<BounceDate>{self._event_dt(e.when)}</BounceDate><BounceCount>{e.count}</BounceCount>"
+                f"</WSContactBounce>")
+
+    def subscription(self, c: Contact) -> str:
+        return (f"<WSContactSubscriptionInfo><ContactID>{esc(c.contact_id)}</ContactID>"
+                f"<EmailAddress>{esc(c.email)}</EmailAddress><AdditionDate>{self._dt(c.addition)}</AdditionDate>"
+                f"{text_el('AdditionMethod', c.addition_method)}</WSContactSubscriptionInfo>")
+
+
+def nil_item(item: str) -> str:
+    return f'<{item} xsi:nil="true" />'
+
+
+def response(op: str, items: list[str], empty_form: str = "element") -> str:
+    """The success envelope of op. items are rendered item fragments (may be empty)."""
+    _item, with_exception = RESULT_ITEMS[op]
+    if items:
+        result = f"<{op}Result>{''.join(items)}</{op}Result>"
+    elif empty_form == "element":
+        result = f"<{op}Result />"
+    else:
+        result = ""
+    tail = NIL_WSEXCEPTION if with_exception else ""
+    return f'{ENVELOPE_OPEN}<{op}Response xmlns="{NS}">{result}{tail}</{op}Response>{ENVELOPE_CLOSE}'
+
+
+def fault(code: str, message: str, detail: str | None = None) -> str:
+    """An asmx-style SOAP 1.1 fault. code is the local part: Client, Server or VersionMismatch."""
+    detail_xml = "<detail />" if detail is None else f"<detail>{esc(detail)}</detail>"
+    return (f"{ENVELOPE_OPEN}<soap:Fault><faultcode>soap:{code}</faultcode>"
+            f"<faultstring>{esc(message)}</faultstring>{detail_xml}</soap:Fault>{ENVELOPE_CLOSE}")
+
+
+# What IIS (HTTP.sys) answers when the application pool is down or overloaded.
+HTML_503 = (
+    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN""http://www.w3.org/TR/html4/strict.dtd">\r\n'
+    "<HTML><HEAD><TITLE>Service Unavailable</TITLE>\r\n"
+    '<META HTTP-EQUIV="Content-Type" Content="text/html; charset=us-ascii"></HEAD>\r\n'
+    "<BODY><h2>Service Unavailable</h2>\r\n<hr><p>HTTP Error 503. The service is unavailable.</p>\r\n</BODY></HTML>\r\n"
+)
+
+
+def help_page(url: str, operations) -> str:
+    rows = "".join(f"<li>{op}</li>" for op in operations)
+    return (f"<html><head><title>IntegrationService Web Service</title></head><body>"
+            f"<h1>IntegrationService</h1><p>Local emulator. Service description: "
+            f'<a href="{esc(url)}?WSDL">{esc(url)}?WSDL</a></p><ul>{rows}</ul></body></html>')
