@@ -1,0 +1,61 @@
+"""Running emulators from Python (tests, benchmarks, demos): start one, query it, stop it."""
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Iterable, Optional
+
+from .options import cli_args
+from .server import Emulator
+from .spec import split_knobs
+from .truth import truth
+
+
+class EmulatorHandle:
+    """A running emulator on 127.0.0.1, in a background thread of this process."""
+
+    def __init__(self, **knobs) -> None:
+        dataset, server = split_knobs(knobs)
+        self._emulator = Emulator(dataset, server).start()
+        self.url: str = self._emulator.url
+        self.wsdl_url: str = self._emulator.wsdl_url
+        self.dataset = dataset
+        self.server = server
+        self.data = self._emulator.data  # the generator, e.g. to pick MsgIDs
+
+    @property
+    def base_url(self) -> str:
+        return self.url.split("/v31/")[0]
+
+    @property
+    def soap_headers(self) -> dict:
+        """The WSUser header as zeep takes it: client.service.Op(..., _soapheaders=handle.soap_headers)."""
+        return {"WSUser": {"UserName": self.server.username, "Password": self.server.password}}
+
+    def stats(self) -> dict:
+        return self._emulator.stats()
+
+    def http_stats(self) -> dict:
+        with urllib.request.urlopen(self.base_url + "/_stats", timeout=10) as reply:
+            return json.load(reply)
+
+    def reset(self) -> None:
+        self._emulator.reset()
+
+    def truth(self, start_date, end_date=None, lookback_days: float = 30, list_ids: Optional[Iterable[int]] = None,
+              include_test_messages: bool = False) -> dict[str, list[dict]]:
+        return truth(self.data, start_date, end_date, lookback_days, list_ids, include_test_messages,
+                     self.server.event_date_format)
+
+    def cli_args(self) -> list[str]:
+        """Knobs to start the same emulator as a subprocess: python -m tests.emulator --port 0 *cli_args()."""
+        return cli_args(self.dataset, self.server)
+
+    def stop(self) -> None:
+        self._emulator.stop()
+
+    def __enter__(self) -> "EmulatorHandle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

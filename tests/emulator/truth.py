@@ -1,0 +1,178 @@
+"""Ground truth: exactly the records the tap must emit for a sync of the emulated account.
+
+Read from the same generator the server serves, after the tap's normalisation: every date-time as
+RFC 3339 UTC with six fractional digits and Z (.NET's minimum date -> null), ints, booleans, exact
+decimals, strings unchanged, absent or nil optional values -> null, MsgID/ListID added from the parent.
+Records are selected as a sync from start to end with the given lookback would select them:
+
+  lists                 all lists (or --list-ids)
+  messages              those lists' messages sent in [start, end) (test messages only if included)
+  message_sends         recipients of exactly those messages
+  message_<events>      events dated in [start, end) of such messages sent in [start - lookback, end)
+  subscribed_contacts   contacts of those lists added in [start, end)
+
+Vanished messages are listed (messages) but yield nothing else: the service answers 404 for them.
+xsi:nil array items yield no record. The event dates in the iso and us forms carry no fraction on the
+wire, so they are truncated to the second here too.
+
+  python -m tests.emulator.truth [same knobs as the server] --start-date 2024-01-01T00:00:00Z
+      [--end-date ...] [--lookback-days 30] [--list-ids 5001,5012] [--include-test-messages]
+prints one JSON line per record: {"stream": "<name>", "record": {...}}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterable, Optional
+
+from .data import Dataset, Message
+from .options import add_knobs, specs_from_args
+from .spec import DatasetSpec
+from .times import event_date_precision, rfc3339, to_utc_instant
+
+STREAMS = ("lists", "messages", "message_sends", "message_opens", "message_clicks", "message_reads",
+           "message_unsubs", "message_bounces", "subscribed_contacts")
+MESSAGE_FIELDS = ("ListID", "MsgID", "Subject", "SendDate", "DeliverCount", "RemoveCount", "RemovePercent",
+                  "OpenCount", "OpenPercent", "ReadCount", "ReadPercent", "ClickCount", "ClickerCount",
+                  "RepeatClickerCount", "NewClickerCount", "ClickerPercent", "OrderTotal", "ConversionCount",
+                  "AverageOrderValue")
+LIST_FIELDS = ("ListID", "ListName", "CreateDate", "FromName", "FromEmail", "EnableRemovalLink", "EnableBrowserLink",
+               "bounceHandling", "EnableDoubleOptin", "EnableListHygiene", "Vmta", "ShowEmailList",
+               "ShowAdvancedPersonalization", "BounceUnsubscribeCount", "DomainAliasLink", "DomainAliasEmail",
+               "EnableRSS", "EnableGoogleAnalytics", "GoogleTrackingDomains", "EnableInternationalization",
+               "EnableDynamicContent", "EnableListRemoveHeader")
+
+
+def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_days: float = 30,
+          list_ids: Optional[Iterable[int]] = None, include_test_messages: bool = False,
+          event_date_format: str = "iso-fraction") -> dict[str, list[dict]]:
+    """{stream: [records]} for a sync of [start_date, end_date) (end defaults to now).
+
+    Bounds are ISO strings or datetimes; naive ones are UTC. Fractional statistics are Decimal.
+    event_date_format must be the server's (--event-date-format): it decides what precision survives.
+    """
+    data = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
+    start = to_utc_instant(start_date)
+    end = to_utc_instant(end_date) if end_date is not None else datetime.now(timezone.utc).replace(tzinfo=None)
+    event_floor = start - timedelta(days=lookback_days)
+    wanted = None if list_ids is None else {int(i) for i in list_ids}
+    lists = [cl for cl in data.lists() if wanted is None or cl.ListID in wanted]
+    out: dict[str, list[dict]] = {name: [] for name in STREAMS}
+
+    def inside(moment: datetime) -> bool:
+        return start <= moment < end
+
+    def event_time(moment: datetime) -> datetime:
+        return event_date_precision(moment, event_date_format)
+
+    for cl in lists:
+        out["lists"].append(_list_record(cl))
+        for c in data.subscribers(cl.index):
+            if inside(c.addition):
+                out["subscribed_contacts"].append({"ListID": cl.ListID, "ContactID": c.contact_id,
+                                                   "EmailAddress": c.email, "AdditionDate": rfc3339(c.addition),
+                                                   "AdditionMethod": c.addition_method})
+        for m in data.messages(cl.index):
+            if m.is_test and not include_test_messages:
+                continue
+            if inside(m.SendDate):
+                out["messages"].append(_message_record(m))
+            if m.MsgID in data.vanished or not (event_floor <= m.SendDate < end):
+                continue
+            if inside(m.SendDate):
+                out["message_sends"].extend({"MsgID": m.MsgID, "EmailAddress": c.email}
+                                            for c in data.recipients(cl.index, m.index))
+            _events(data, m, inside, event_time, out)
+    return out
+
+
+def _events(data: Dataset, m: Message, inside, event_time, out: dict) -> None:
+    events = data.events(m.list_index, m.index)
+    msg_id = m.MsgID
+    for e in events.opens:
+        if inside(event_time(e.when)):
+            out["message_opens"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
+                                         "OpenDate": rfc3339(event_time(e.when))})
+    for e in events.clicks:
+        if inside(event_time(e.when)):
+            out["message_clicks"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
+                                          "LinkDescription": e.link_description, "LinkUrl": e.link_url,
+                                          "ClickDate": rfc3339(event_time(e.when))})
+    for e in events.reads:
+        if inside(event_time(e.when)):
+            out["message_reads"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
+                                         "ReadDate": rfc3339(event_time(e.when))})
+    for e in events.removals:
+        if inside(e.when):
+            out["message_unsubs"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
+                                          "AdditionDate": rfc3339(e.addition), "RemovalDate": rfc3339(e.when),
+                                          "RemovalMethod": e.method})
+    for e in events.bounces:
+        if inside(event_time(e.when)):
+            out["message_bounces"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
+                                           "BounceReason": e.reason, "BounceDetail": e.detail,
+                                           "BounceDate": rfc3339(event_time(e.when)), "BounceCount": e.count})
+
+
+def _list_record(cl) -> dict:
+    record = {name: getattr(cl, name) for name in LIST_FIELDS}
+    record["CreateDate"] = rfc3339(cl.CreateDate)
+    record["Vmta"] = None if cl.Vmta is None else {"VmtaID": cl.Vmta[0], "Description": cl.Vmta[1]}
+    record["GoogleTrackingDomains"] = list(cl.GoogleTrackingDomains)
+    return record
+
+
+def _message_record(m: Message) -> dict:
+    record = {name: getattr(m, name) for name in MESSAGE_FIELDS}
+    record["SendDate"] = rfc3339(m.SendDate)
+    return record
+
+
+def to_json(value) -> str:
+    """JSON whose numbers keep every digit of a Decimal (json.loads(parse_float=Decimal) gives it back)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(to_json(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.emulator.truth", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", help=argparse.SUPPRESS)  # accepted so server argument lists can be reused
+    parser.add_argument("--port", help=argparse.SUPPRESS)
+    parser.add_argument("--start-date", required=True, help="sync start, ISO 8601 (naive = UTC)")
+    parser.add_argument("--end-date", help="sync end, exclusive (default: now)")
+    parser.add_argument("--lookback-days", type=float, default=30,
+                        help="event streams read messages sent this long before the start (default %(default)s)")
+    parser.add_argument("--list-ids", type=lambda t: [int(p) for p in t.split(",") if p.strip()],
+                        help="only these ListIDs")
+    parser.add_argument("--include-test-messages", action="store_true")
+    parser.add_argument("--counts", action="store_true", help="print record counts per stream instead of records")
+    add_knobs(parser)
+    args = parser.parse_args(argv)
+    dataset, server = specs_from_args(args)
+    result = truth(dataset, args.start_date, args.end_date, args.lookback_days, args.list_ids,
+                   args.include_test_messages, server.event_date_format)
+    out = sys.stdout
+    if args.counts:
+        out.write(json.dumps({name: len(records) for name, records in result.items()}) + "\n")
+        return 0
+    try:
+        for name in STREAMS:
+            for record in result[name]:
+                out.write('{"stream": ' + json.dumps(name) + ', "record": ' + to_json(record) + "}\n")
+        out.flush()
+    except BrokenPipeError:  # e.g. piped into head
+        sys.stderr.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
