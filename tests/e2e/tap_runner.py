@@ -75,7 +75,7 @@ def catalog_selecting(streams, deselected_fields: dict[str, set[str]] | None = N
     catalog = base or build_catalog()
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
+            if not item["breadcrumb"]:
                 item["metadata"]["selected"] = entry["tap_stream_id"] in streams
             elif item["breadcrumb"][-1] in (deselected_fields or {}).get(entry["tap_stream_id"], ()):
                 item["metadata"]["selected"] = False
