@@ -64,6 +64,9 @@ class DatasetSpec:
             raise ValueError("click_rate and read_rate must not exceed open_rate (clickers and readers are openers)")
         if self.open_rate + self.bounce_rate > 1.0:
             raise ValueError("open_rate + bounce_rate must not exceed 1 (bounced mail is never opened)")
+        for name in ("first_date", "last_date"):
+            if isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, date.fromisoformat(getattr(self, name)))
         if self.last_date < self.first_date:
             raise ValueError("last_date is before first_date")
         object.__setattr__(self, "vanish_msg_ids", tuple(int(v) for v in self.vanish_msg_ids))
