@@ -4,7 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench clean tools
+
+# Singer tools the integration tests run the tap with, each in its own virtualenv (their
+# dependencies conflict with each other and with the tap's). Bump a pin here to reinstall it.
+TOOLS_DIR := .venv-tools
+TOOL_PINS := singer-tools==0.4.1 meltano==4.4.1 pipelinewise-target-postgres==2.1.2 \
+             meltanolabs-target-csv==0.5.0 target-jsonl==0.1.4
+TOOL_STAMPS := $(foreach p,$(TOOL_PINS),$(TOOLS_DIR)/$(subst ==,/.installed-,$(p)))
 
 install: $(STAMP)
 
@@ -17,7 +24,20 @@ $(STAMP): setup.py
 demo: install
 	$(BIN)/python -m tests.demo
 
-test: install
+tools: $(TOOL_STAMPS)
+	bash tests/integration/pg_server.sh install || [ $$? -eq 3 ]  # 3: not root, no PostgreSQL: its tests skip
+
+define TOOL_RULE
+$(TOOLS_DIR)/$(1)/.installed-$(2):
+	rm -rf $(TOOLS_DIR)/$(1)
+	$(PYTHON) -m venv $(TOOLS_DIR)/$(1)
+	$(TOOLS_DIR)/$(1)/bin/pip install --quiet --upgrade pip
+	$(TOOLS_DIR)/$(1)/bin/pip install --quiet '$(1)==$(2)'
+	touch $$@
+endef
+$(foreach p,$(TOOL_PINS),$(eval $(call TOOL_RULE,$(word 1,$(subst ==, ,$(p))),$(word 2,$(subst ==, ,$(p))))))
+
+test: install tools
 	$(BIN)/python -m pytest -q
 
 test-fast: install
@@ -27,4 +47,4 @@ bench: install
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) demo-output bench/results *.egg-info
+	rm -rf $(VENV) $(TOOLS_DIR) demo-output bench/results *.egg-info
