@@ -37,7 +37,7 @@ class Service:
         self.data = dataset
         self.spec = spec
         self.render = wire.Renderer(dataset.clock, spec.event_date_format)
-        self._fragments = lru_cache(maxsize=256)(self._build_fragments)
+        self._fragments = lru_cache(maxsize=192)(self._build_fragments)  # ~30 messages of all six streams
 
     def call(self, op: str, params: dict) -> tuple[str, int]:
         """-> (response XML, number of records in it). Raises SoapError for refusals."""
