@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -150,8 +151,11 @@ def _password(name, value):
 
 
 def _integer(name, value):
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:  # "--5", "2.5": reported below, not as a stray ValueError
+            pass
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"config key {name!r} must be a whole number, not {value!r}")
     return value
@@ -160,11 +164,12 @@ def _integer(name, value):
 def _number(name, value):
     if isinstance(value, str):
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             pass
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"config key {name!r} must be a number, not {value!r}")
+    # NaN and infinity pass every "> 0" check, and a NaN timeout or delay makes no sense.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"config key {name!r} must be a finite number, not {value!r}")
     return float(value)
 
 
