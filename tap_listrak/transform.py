@@ -71,10 +71,11 @@ class DateReader:
         micro = int((fraction or "0")[:6].ljust(6, "0"))
         try:
             value = dt.datetime(year, int(month), int(day), hour, int(minute or 0), int(second or 0), micro)
+            if offset:
+                value = value.replace(tzinfo=_parse_offset(offset))
         except ValueError:
-            raise ProtocolError(f"unrecognised date {text!r} in a Listrak reply: not a calendar date") from None
-        if offset:
-            value = value.replace(tzinfo=_parse_offset(offset))
+            raise ProtocolError(f"unrecognised date {text!r} in a Listrak reply: not a calendar date "
+                                "or not a UTC offset") from None
         return self._from_datetime(value)
 
     def _from_datetime(self, value: dt.datetime) -> str | None:
@@ -98,7 +99,10 @@ def _parse_offset(text: str) -> dt.tzinfo:
         return UTC
     sign = -1 if text[0] == "-" else 1
     digits = text[1:].replace(":", "")
-    return dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if minutes > 59:  # dt.timezone itself refuses 24 hours or more
+        raise ValueError(f"minutes out of range in offset {text!r}")
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
 def format_utc(value: dt.datetime) -> str:
