@@ -26,7 +26,8 @@ PROGRESS_KEYS = ("run_start", "run_end", "position", "complete")
 
 class State:
     def __init__(self, raw: dict | None = None):
-        self.value = validate(copy.deepcopy(raw) if raw else {})
+        # Only "no state" means empty: a state file holding [] or 0 is a mistake worth reporting.
+        self.value = validate(copy.deepcopy(raw) if raw is not None else {})
         self.value.setdefault("bookmarks", {})
         self.value.setdefault("currently_syncing", None)
 
@@ -38,8 +39,9 @@ class State:
     def resumable_end(self, run_start: dt.datetime) -> dt.datetime | None:
         """The end of the interrupted run to go on with, if the state holds one for this start."""
         start = format_utc(run_start)
-        for bookmark in self.value["bookmarks"].values():
-            if isinstance(bookmark, dict) and bookmark.get("run_start") == start and bookmark.get("run_end"):
+        for name, bookmark in self.value["bookmarks"].items():
+            # Only our streams' bookmarks were validated; other keys are carried, never read.
+            if name in STREAMS_BY_NAME and bookmark.get("run_start") == start and bookmark.get("run_end"):
                 return dt.datetime.strptime(bookmark["run_end"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
                     tzinfo=dt.timezone.utc)
         return None

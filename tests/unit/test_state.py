@@ -1,0 +1,206 @@
+"""The state: checked on the way in, progress kept per run window, everything unknown carried over."""
+import copy
+import datetime as dt
+import json
+
+import pytest
+
+from tap_listrak.errors import StateError
+from tap_listrak.state import State, validate
+
+UTC = dt.timezone.utc
+START = dt.datetime(2024, 1, 1, tzinfo=UTC)
+END = dt.datetime(2024, 6, 1, 12, 30, tzinfo=UTC)
+S, E = "2024-01-01T00:00:00.000000Z", "2024-06-01T12:30:00.000000Z"
+OTHER_END = dt.datetime(2024, 6, 2, tzinfo=UTC)
+
+
+def rich_state() -> dict:
+    """A state another version of the tap (or a state backend) might hand back."""
+    return {
+        "currently_syncing": "message_opens",
+        "written_by": {"tool": "meltano", "run": 17},
+        "bookmarks": {
+            "lists": {"run_start": S, "run_end": E, "complete": True},
+            "message_opens": {"run_start": S, "run_end": E, "position": [12, "2024-02-01T00:00:00.000000Z", 900],
+                              "note": {"kept": [1, 2]}},
+            "message_bounces": {"run_start": S, "run_end": E, "position": [12]},
+            "retired_stream": {"run_start": S, "run_end": "not a date", "position": {"odd": True}},
+            "another_tap_stream": ["whatever", 1],
+        },
+    }
+
+
+# -- validation -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw", [[], [{"bookmarks": {}}], "state", 0, 1, True, False, ""])
+def test_state_must_be_an_object(raw):
+    with pytest.raises(StateError, match="JSON object"):
+        State(raw)
+    with pytest.raises(StateError):
+        validate(raw)
+
+
+def test_no_state_or_an_empty_one():
+    for raw in (None, {}):
+        state = State(raw)
+        assert state.value == {"bookmarks": {}, "currently_syncing": None}
+        assert state.progress("lists", START, END) is None and state.resumable_end(START) is None
+
+
+@pytest.mark.parametrize("raw, names", [
+    ({"bookmarks": []}, "'bookmarks'"),
+    ({"bookmarks": "lists"}, "'bookmarks'"),
+    ({"currently_syncing": 3}, "'currently_syncing'"),
+    ({"currently_syncing": ["lists"]}, "'currently_syncing'"),
+    ({"bookmarks": {"lists": "complete"}}, "'lists'"),
+    ({"bookmarks": {"lists": None}}, "'lists'"),
+    ({"bookmarks": {"messages": {"run_start": "2024-01-01"}}}, "messages.run_start"),
+    ({"bookmarks": {"messages": {"run_start": "2024-01-01T00:00:00Z"}}}, "messages.run_start"),
+    ({"bookmarks": {"messages": {"run_start": 1704067200}}}, "messages.run_start"),
+    ({"bookmarks": {"messages": {"run_start": S, "run_end": "tomorrow"}}}, "messages.run_end"),
+    ({"bookmarks": {"message_opens": {"position": "12"}}}, "message_opens.position"),
+    ({"bookmarks": {"message_opens": {"position": []}}}, "message_opens.position"),
+    ({"bookmarks": {"message_opens": {"position": [12, 1.5]}}}, "message_opens.position"),
+    ({"bookmarks": {"message_opens": {"position": [12, None]}}}, "message_opens.position"),
+    ({"bookmarks": {"message_opens": {"position": [[12]]}}}, "message_opens.position"),
+    ({"bookmarks": {"message_opens": {"position": {"ListID": 12}}}}, "message_opens.position"),
+])
+def test_bad_shapes_are_state_errors_naming_the_place(raw, names):
+    with pytest.raises(StateError) as caught:
+        State(raw)
+    assert names in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_good_shapes_pass():
+    state = State(rich_state())
+    assert state.currently_syncing == "message_opens"
+    validate({"bookmarks": {"message_opens": {"run_start": S, "run_end": E, "position": [1, "x", 2]}},
+              "currently_syncing": None})
+
+
+def test_unknown_streams_are_not_checked():
+    # Not ours to judge: another tap's or an older version's bookmarks.
+    State({"bookmarks": {"retired_stream": "anything", "x": {"run_start": 5, "position": "?"}}})
+
+
+def test_the_input_is_not_changed():
+    raw = rich_state()
+    before = copy.deepcopy(raw)
+    state = State(raw)
+    state.set_position("message_opens", START, OTHER_END, [1])
+    state.set_complete("message_bounces", START, END)
+    state.clear_progress()
+    assert raw == before
+
+
+# -- carrying over what the tap does not know -------------------------------------------------------
+def test_unknown_keys_survive_set_position_in_the_same_window():
+    state = State(rich_state())
+    state.set_position("message_opens", START, END, [13, "2024-03-01T00:00:00.000000Z", 901])
+    expected = rich_state()
+    expected["bookmarks"]["message_opens"]["position"] = [13, "2024-03-01T00:00:00.000000Z", 901]
+    assert state.value == expected
+
+
+def test_unknown_keys_survive_a_new_window():
+    state = State(rich_state())
+    state.set_position("message_opens", START, OTHER_END, [1])
+    bookmark = state.value["bookmarks"]["message_opens"]
+    assert bookmark == {"run_start": S, "run_end": "2024-06-02T00:00:00.000000Z", "position": [1],
+                        "note": {"kept": [1, 2]}}
+    state.set_position("lists", START, OTHER_END, [5])   # the old window's "complete" must not count any more
+    assert state.value["bookmarks"]["lists"] == {"run_start": S, "run_end": "2024-06-02T00:00:00.000000Z",
+                                                 "position": [5]}
+    assert state.progress("lists", START, OTHER_END) == [5]
+    untouched = rich_state()
+    for name in ("retired_stream", "another_tap_stream", "message_bounces"):
+        assert state.value["bookmarks"][name] == untouched["bookmarks"][name]
+    assert state.value["written_by"] == untouched["written_by"]
+
+
+def test_unknown_keys_survive_set_complete():
+    state = State(rich_state())
+    state.set_complete("message_opens", START, END)
+    assert state.value["bookmarks"]["message_opens"] == {"run_start": S, "run_end": E, "complete": True,
+                                                         "note": {"kept": [1, 2]}}
+    assert state.value["written_by"] == {"tool": "meltano", "run": 17}
+
+
+def test_clear_progress_drops_only_progress():
+    state = State(rich_state())
+    state.clear_progress()
+    untouched = rich_state()
+    assert state.value == {
+        "currently_syncing": None,
+        "written_by": untouched["written_by"],
+        "bookmarks": {
+            # lists and message_bounces held nothing but progress: gone
+            "message_opens": {"note": {"kept": [1, 2]}},
+            "retired_stream": untouched["bookmarks"]["retired_stream"],
+            "another_tap_stream": untouched["bookmarks"]["another_tap_stream"],
+        },
+    }
+    json.dumps(state.value)  # still a JSON value for the STATE message
+
+
+# -- progress ---------------------------------------------------------------------------------------
+def test_progress_counts_only_for_the_same_window():
+    state = State(rich_state())
+    assert state.progress("message_opens", START, END) == [12, "2024-02-01T00:00:00.000000Z", 900]
+    assert state.progress("lists", START, END) == "complete"
+    assert state.progress("message_opens", START, OTHER_END) is None
+    assert state.progress("message_opens", START + dt.timedelta(microseconds=1), END) is None
+    assert state.progress("messages", START, END) is None          # no bookmark
+    assert state.progress("retired_stream", START, END) is None    # not ours
+
+
+def test_progress_compares_instants_in_any_offset():
+    state = State(rich_state())
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    assert state.progress("lists", START.astimezone(eastern), END.astimezone(eastern)) == "complete"
+
+
+def test_progress_after_writing():
+    state = State()
+    state.set_position("subscribed_contacts", START, END, [7])
+    assert state.progress("subscribed_contacts", START, END) == [7]
+    state.set_position("subscribed_contacts", START, END, [9])
+    assert state.progress("subscribed_contacts", START, END) == [9]
+    state.set_complete("subscribed_contacts", START, END)
+    assert state.progress("subscribed_contacts", START, END) == "complete"
+    assert "position" not in state.value["bookmarks"]["subscribed_contacts"]
+    state.clear_progress()
+    assert state.progress("subscribed_contacts", START, END) is None
+    assert state.value == {"bookmarks": {}, "currently_syncing": None}
+
+
+def test_written_state_reads_back():
+    state = State()
+    state.set_syncing("message_clicks")
+    state.set_position("message_clicks", START, END, [3, "2024-02-01T00:00:00.000000Z", 44])
+    again = State(json.loads(json.dumps(state.value)))
+    assert again.currently_syncing == "message_clicks"
+    assert again.progress("message_clicks", START, END) == [3, "2024-02-01T00:00:00.000000Z", 44]
+    assert again.resumable_end(START) == END
+
+
+# -- resuming ---------------------------------------------------------------------------------------
+def test_resumable_end_is_the_interrupted_runs_end():
+    state = State(rich_state())
+    end = state.resumable_end(START)
+    assert end == END and end.tzinfo is not None
+    assert state.resumable_end(START + dt.timedelta(days=1)) is None
+
+
+def test_resumable_end_ignores_bookmarks_of_other_streams():
+    # retired_stream's run_start matches but its run_end is not the tap's to read.
+    raw = {"bookmarks": {"retired_stream": {"run_start": S, "run_end": "not a date"}}}
+    assert State(raw).resumable_end(START) is None
+    raw = {"bookmarks": {"retired_stream": {"run_start": S, "run_end": 42}}}
+    assert State(raw).resumable_end(START) is None
+
+
+def test_resumable_end_needs_an_end():
+    state = State({"bookmarks": {"lists": {"run_start": S}}})
+    assert state.resumable_end(START) is None
