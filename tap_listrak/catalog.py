@@ -47,7 +47,7 @@ def selections_from_catalog(catalog) -> list[Selection]:
     selections = []
     for entry in catalog["streams"]:
         name = entry.get("tap_stream_id") or entry.get("stream") if isinstance(entry, dict) else None
-        if name not in STREAMS_BY_NAME:
+        if not isinstance(name, str) or name not in STREAMS_BY_NAME:  # a list here would be unhashable
             raise CatalogError(f"catalog names stream {name!r}, which this tap does not have (it has "
                                f"{', '.join(STREAMS_BY_NAME)}): regenerate the catalog with --discover")
         selection = _selection(STREAMS_BY_NAME[name], entry)
@@ -58,15 +58,12 @@ def selections_from_catalog(catalog) -> list[Selection]:
 
 
 def _selection(stream: Stream, entry: dict) -> Selection | None:
-    try:
-        mdata = metadata.to_map(entry.get("metadata") or [])
-    except (TypeError, KeyError, AttributeError):
-        raise CatalogError(f"catalog metadata of stream {stream.name!r} is not a list of breadcrumb entries: "
-                           "regenerate the catalog with --discover") from None
+    mdata = _metadata_map(stream, entry)
+    given_schema = _given_schema(stream, entry)
     stream_md = mdata.get((), {})
     selected = stream_md.get("selected")
     if selected is None:
-        selected = (entry.get("schema") or {}).get("selected")
+        selected = given_schema.get("selected")
     if selected is None:
         selected = stream_md.get("selected-by-default", stream.selected_by_default)
     if not selected:
@@ -76,7 +73,7 @@ def _selection(stream: Stream, entry: dict) -> Selection | None:
         if len(breadcrumb) == 2 and breadcrumb[0] == "properties" and breadcrumb[1] not in known:
             raise CatalogError(f"catalog names field {breadcrumb[1]!r} of stream {stream.name!r}, which the tap "
                                "does not have: regenerate the catalog with --discover")
-    for field in (entry.get("schema") or {}).get("properties", {}):
+    for field in given_schema.get("properties", {}):
         if field not in known:
             raise CatalogError(f"catalog schema of stream {stream.name!r} has field {field!r}, which the tap does "
                                "not have: regenerate the catalog with --discover")
@@ -88,3 +85,23 @@ def _selection(stream: Stream, entry: dict) -> Selection | None:
     for field in deselected:
         del schema["properties"][field]
     return Selection(stream, fields, schema)
+
+
+def _metadata_map(stream: Stream, entry: dict) -> dict:
+    try:
+        mdata = metadata.to_map(entry.get("metadata") or [])
+    except (TypeError, KeyError, AttributeError):
+        mdata = None
+    # Each entry's "metadata" must be an object too: it is read with .get() below.
+    if mdata is None or not all(isinstance(values, dict) for values in mdata.values()):
+        raise CatalogError(f"catalog metadata of stream {stream.name!r} is not a list of breadcrumb entries: "
+                           "regenerate the catalog with --discover")
+    return mdata
+
+
+def _given_schema(stream: Stream, entry: dict) -> dict:
+    schema = entry.get("schema") or {}
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties", {}), dict):
+        raise CatalogError(f"catalog schema of stream {stream.name!r} is not a JSON schema object with "
+                           "'properties': regenerate the catalog with --discover")
+    return schema

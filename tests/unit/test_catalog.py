@@ -1,0 +1,251 @@
+"""The catalog written by discovery, and reading a (possibly edited) catalog back into selections."""
+import copy
+import json
+
+import pytest
+from jsonschema import Draft4Validator
+from singer import metadata
+
+from tap_listrak.catalog import build_catalog, default_selections, selections_from_catalog
+from tap_listrak.errors import CatalogError
+from tap_listrak.streams import STREAMS_BY_NAME
+
+# From the README's stream table: name → (parent, key properties, selected by default).
+EXPECTED = {
+    "lists": (None, ["ListID"], True),
+    "messages": ("lists", ["MsgID"], True),
+    "message_sends": ("messages", ["MsgID", "EmailAddress"], False),
+    "message_opens": ("messages", ["MsgID", "EmailAddress", "OpenDate"], False),
+    "message_clicks": ("messages", ["MsgID", "EmailAddress", "ClickDate", "LinkUrl"], False),
+    "message_reads": ("messages", ["MsgID", "EmailAddress", "ReadDate"], False),
+    "message_unsubs": ("messages", ["MsgID", "EmailAddress", "RemovalDate"], False),
+    "message_bounces": ("messages", ["MsgID", "EmailAddress", "BounceDate"], False),
+    "subscribed_contacts": ("lists", ["ContactID", "ListID"], True),
+}
+# The field each child gets from its parent (README: MsgID on message_*, ListID on subscribed_contacts).
+PARENT_FIELD = {name: "MsgID" for name in EXPECTED if name.startswith("message_")}
+PARENT_FIELD["subscribed_contacts"] = "ListID"
+
+
+def entry(catalog: dict, name: str) -> dict:
+    (found,) = [e for e in catalog["streams"] if e["tap_stream_id"] == name]
+    return found
+
+
+def stream_md(catalog: dict, name: str) -> dict:
+    return metadata.to_map(entry(catalog, name)["metadata"])[()]
+
+
+def set_md(catalog: dict, name: str, breadcrumb: tuple, **values) -> None:
+    e = entry(catalog, name)
+    e["metadata"] = metadata.to_list(
+        {**metadata.to_map(e["metadata"]),
+         breadcrumb: {**metadata.to_map(e["metadata"]).get(breadcrumb, {}), **values}})
+
+
+def names(selections) -> list[str]:
+    return [s.stream.name for s in selections]
+
+
+# -- build_catalog ----------------------------------------------------------------------------------
+def test_nine_streams_in_sync_order():
+    catalog = build_catalog()
+    assert [e["tap_stream_id"] for e in catalog["streams"]] == list(EXPECTED)
+    for e in catalog["streams"]:
+        assert e["stream"] == e["tap_stream_id"]
+    json.dumps(catalog, allow_nan=False)   # plain JSON
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_stream_metadata(name):
+    parent, keys, by_default = EXPECTED[name]
+    catalog = build_catalog()
+    md = stream_md(catalog, name)
+    assert entry(catalog, name)["key_properties"] == keys
+    assert md["table-key-properties"] == keys
+    assert md["forced-replication-method"] == "FULL_TABLE"
+    assert md["selected-by-default"] is by_default
+    assert md.get("parent-tap-stream-id") == parent
+    assert "selected" not in md   # discovery selects nothing explicitly
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_field_metadata(name):
+    e = entry(build_catalog(), name)
+    mdata = metadata.to_map(e["metadata"])
+    automatic = set(EXPECTED[name][1]) | ({PARENT_FIELD[name]} if name in PARENT_FIELD else set())
+    fields = set(e["schema"]["properties"])
+    assert automatic <= fields
+    assert {b[1] for b in mdata if b} == fields                 # one entry per field, no more
+    for field in fields:
+        expected = "automatic" if field in automatic else "available"
+        assert mdata[("properties", field)]["inclusion"] == expected, field
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_schemas_are_valid_json_schemas(name):
+    schema = entry(build_catalog(), name)["schema"]
+    Draft4Validator.check_schema(schema)
+    assert schema["type"] == "object"
+    for field, spec in schema["properties"].items():
+        Draft4Validator.check_schema(spec)
+        assert "type" in spec, field
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_date_fields_are_date_time_strings(name):
+    for field, spec in entry(build_catalog(), name)["schema"]["properties"].items():
+        types = spec["type"] if isinstance(spec["type"], list) else [spec["type"]]
+        if field.endswith("Date"):
+            assert spec.get("format") == "date-time", field
+            assert "string" in types, field
+        else:
+            assert spec.get("format") != "date-time", field
+
+
+def test_a_shaped_record_validates_against_its_schema():
+    schema = entry(build_catalog(), "message_opens")["schema"]
+    validator = Draft4Validator(schema)
+    validator.validate({"MsgID": 9, "ContactID": None, "EmailAddress": "a@example.com",
+                        "OpenDate": "2024-01-05T13:04:05.000000Z"})
+    assert list(validator.iter_errors({"MsgID": "9", "EmailAddress": "a@example.com"}))
+    assert list(validator.iter_errors({"MsgID": 9, "Unknown": 1}))   # no stray fields
+
+
+def test_catalog_is_a_copy():
+    catalog = build_catalog()
+    entry(catalog, "lists")["schema"]["properties"].clear()
+    assert entry(build_catalog(), "lists")["schema"]["properties"]
+    assert STREAMS_BY_NAME["lists"].schema["properties"]
+
+
+# -- selections -------------------------------------------------------------------------------------
+def test_discovered_catalog_selects_the_defaults():
+    assert names(selections_from_catalog(build_catalog())) == ["lists", "messages", "subscribed_contacts"]
+    assert names(default_selections()) == ["lists", "messages", "subscribed_contacts"]
+    for selection in default_selections():
+        assert selection.fields is None
+        assert selection.schema == selection.stream.schema
+
+
+def test_explicit_selected_overrides_the_default():
+    catalog = build_catalog()
+    set_md(catalog, "lists", (), selected=False)
+    set_md(catalog, "message_opens", (), selected=True)
+    assert names(selections_from_catalog(catalog)) == ["messages", "message_opens", "subscribed_contacts"]
+
+
+def test_selected_by_default_from_the_catalog_then_from_the_tap():
+    catalog = build_catalog()
+    set_md(catalog, "message_reads", (), **{"selected-by-default": True})
+    set_md(catalog, "messages", (), **{"selected-by-default": False})
+    assert names(selections_from_catalog(catalog)) == ["lists", "message_reads", "subscribed_contacts"]
+    bare = {"streams": [{"tap_stream_id": name} for name in EXPECTED]}   # no metadata at all
+    assert names(selections_from_catalog(bare)) == ["lists", "messages", "subscribed_contacts"]
+
+
+def test_legacy_schema_selected():
+    catalog = build_catalog()
+    entry(catalog, "message_clicks")["schema"]["selected"] = True
+    entry(catalog, "subscribed_contacts")["schema"]["selected"] = False
+    assert names(selections_from_catalog(catalog)) == ["lists", "messages", "message_clicks"]
+    # metadata wins over the legacy flag
+    set_md(catalog, "message_clicks", (), selected=False)
+    assert "message_clicks" not in names(selections_from_catalog(catalog))
+
+
+def test_stream_named_only_by_stream_key():
+    selected = [{"breadcrumb": [], "metadata": {"selected": True}}]
+    catalog = {"streams": [{"stream": "message_sends", "metadata": selected}]}
+    assert names(selections_from_catalog(catalog)) == ["message_sends"]
+
+
+def test_order_follows_the_tap_not_the_catalog():
+    catalog = build_catalog()
+    catalog["streams"].reverse()
+    set_md(catalog, "message_bounces", (), selected=True)
+    assert names(selections_from_catalog(catalog)) == ["lists", "messages", "message_bounces", "subscribed_contacts"]
+
+
+def test_deselected_fields_leave_schema_and_fields():
+    catalog = build_catalog()
+    set_md(catalog, "messages", ("properties", "Subject"), selected=False)
+    set_md(catalog, "messages", ("properties", "OrderTotal"), selected=False)
+    set_md(catalog, "messages", ("properties", "MsgID"), selected=False)     # a key: stays
+    set_md(catalog, "messages", ("properties", "OpenCount"), selected=True)
+    (selection,) = [s for s in selections_from_catalog(catalog) if s.stream.name == "messages"]
+    all_fields = set(STREAMS_BY_NAME["messages"].schema["properties"])
+    assert selection.fields == frozenset(all_fields - {"Subject", "OrderTotal"})
+    assert set(selection.schema["properties"]) == selection.fields
+    assert "MsgID" in selection.fields and "OpenCount" in selection.fields
+    # the tap's own schema is untouched
+    assert {"Subject", "OrderTotal"} <= set(STREAMS_BY_NAME["messages"].schema["properties"])
+    assert set(build_catalog()["streams"][1]["schema"]["properties"]) == all_fields
+
+
+def test_parent_field_and_keys_of_a_child_stay():
+    catalog = build_catalog()
+    set_md(catalog, "message_clicks", (), selected=True)
+    for field in ("MsgID", "EmailAddress", "ClickDate", "LinkUrl", "ContactID", "LinkDescription"):
+        set_md(catalog, "message_clicks", ("properties", field), selected=False)
+    (selection,) = [s for s in selections_from_catalog(catalog) if s.stream.name == "message_clicks"]
+    assert selection.fields == frozenset({"MsgID", "EmailAddress", "ClickDate", "LinkUrl"})
+    assert set(selection.schema["properties"]) == selection.fields
+    catalog = build_catalog()
+    set_md(catalog, "subscribed_contacts", ("properties", "ListID"), selected=False)
+    (selection,) = [s for s in selections_from_catalog(catalog) if s.stream.name == "subscribed_contacts"]
+    assert selection.fields is None
+
+
+def test_deselected_field_of_an_unselected_stream_is_ignored():
+    catalog = build_catalog()
+    set_md(catalog, "message_opens", ("properties", "ContactID"), selected=False)
+    assert "message_opens" not in names(selections_from_catalog(catalog))
+
+
+# -- errors -----------------------------------------------------------------------------------------
+def test_unknown_stream():
+    catalog = build_catalog()
+    catalog["streams"].append({"tap_stream_id": "contacts", "schema": {}, "metadata": []})
+    with pytest.raises(CatalogError, match="'contacts'.*--discover"):
+        selections_from_catalog(catalog)
+
+
+def test_unknown_field_in_metadata():
+    catalog = build_catalog()
+    set_md(catalog, "lists", ("properties", "Owner"), selected=True)
+    with pytest.raises(CatalogError, match="'Owner'.*'lists'"):
+        selections_from_catalog(catalog)
+
+
+def test_unknown_field_in_schema():
+    catalog = build_catalog()
+    entry(catalog, "messages")["schema"]["properties"]["Revenue"] = {"type": "number"}
+    with pytest.raises(CatalogError) as caught:
+        selections_from_catalog(catalog)
+    assert "'Revenue'" in str(caught.value) and "'messages'" in str(caught.value)
+
+
+def _with_entry(**changes) -> dict:
+    e = copy.deepcopy(entry(build_catalog(), "lists"))
+    e.update(changes)
+    return {"streams": [e]}
+
+
+@pytest.mark.parametrize("catalog", [
+    None, [], "catalog", {}, {"streams": {}}, {"streams": "lists"}, {"streams": [None]}, {"streams": ["lists"]},
+    {"streams": [{}]}, {"streams": [{"tap_stream_id": 5}]}, {"streams": [{"tap_stream_id": ["lists"]}]},
+    _with_entry(metadata={"breadcrumb": [], "metadata": {}}),
+    _with_entry(metadata=[{"metadata": {"selected": True}}]),
+    _with_entry(metadata=[{"breadcrumb": [], "metadata": "selected"}]),
+    _with_entry(metadata=[{"breadcrumb": ["properties", "ListName"], "metadata": ["selected", False]}]),
+    _with_entry(metadata=[{"breadcrumb": ["properties", ["ListName"]], "metadata": {}}]),
+    _with_entry(metadata=["breadcrumb"]),
+    _with_entry(schema="lists"),
+    _with_entry(schema={"properties": "ListID"}),
+    _with_entry(schema={"properties": ["ListID", "Owner"]}),
+], ids=lambda c: json.dumps(c)[:60])
+def test_garbage_catalog_is_a_catalog_error(catalog):
+    with pytest.raises(CatalogError) as caught:
+        selections_from_catalog(catalog)
+    assert "--discover" in str(caught.value)
