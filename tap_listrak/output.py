@@ -3,16 +3,36 @@ reaches the target ahead of the records it covers, and no per-record flush slows
 from __future__ import annotations
 
 import sys
+from decimal import Decimal
 
 import simplejson
 
-_dumps = simplejson.JSONEncoder(use_decimal=True, ensure_ascii=False, allow_nan=False,
+
+def _exact_number(value):
+    # simplejson's use_decimal writes Decimal('NaN') as a bare NaN (not JSON) despite allow_nan=False;
+    # this refuses it like a float NaN and writes every finite Decimal digit for digit.
+    if isinstance(value, Decimal):
+        if value.is_finite():
+            return simplejson.RawJSON(str(value))
+        raise ValueError(f"{value} is not a JSON number")
+    raise TypeError(f"{type(value).__name__} {value!r} cannot be written as JSON")
+
+
+_dumps = simplejson.JSONEncoder(use_decimal=False, default=_exact_number, ensure_ascii=False, allow_nan=False,
                                 separators=(",", ":")).encode
+
+
+def _utf8(out):
+    # A Windows pipe or a Latin-1 locale gives stdout another encoding; targets read UTF-8.
+    reconfigure = getattr(out, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(encoding="utf-8")
+    return out
 
 
 class SingerWriter:
     def __init__(self, stream=None):
-        self.out = stream or sys.stdout
+        self.out = stream or _utf8(sys.stdout)
         self.records_by_stream: dict[str, int] = {}
 
     def schema(self, stream: str, schema: dict, key_properties: tuple[str, ...]) -> None:
