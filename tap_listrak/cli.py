@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from tap_listrak import __version__
@@ -63,13 +64,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def setup_logging() -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    # zeep and urllib3 speak at DEBUG when asked to; keep them quiet unless the user raises them.
+    level = os.environ.get("TAP_LISTRAK_LOG_LEVEL", "INFO").upper()
+    root.setLevel(level if level in logging.getLevelNamesMapping() else logging.INFO)
+    # zeep and urllib3 are chatty; they speak only when the user asks for DEBUG.
     for noisy in ("zeep", "urllib3", "requests"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
     return handler
 
 

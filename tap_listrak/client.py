@@ -106,7 +106,12 @@ class ListrakClient:
             backoff.expo, RetryableError, max_tries=self.config.backoff_max_tries,
             max_time=self.config.backoff_max_seconds, jitter=backoff.full_jitter,
             factor=self.config.backoff_base_seconds, on_backoff=self._log_retry, logger=None)
-        return retrying(self._send)(operation, body)
+        try:
+            return retrying(self._send)(operation, body)
+        except RetryableError as exc:
+            raise RetryableError(f"{exc} (gave up: backoff_max_tries={self.config.backoff_max_tries}, "
+                                 f"backoff_max_seconds={self.config.backoff_max_seconds:g}; the service or the "
+                                 "network is failing, try again later)") from None
 
     def _envelope(self, operation: str, params: dict) -> bytes:
         if operation in WITH_WSEXCEPTION:

@@ -152,13 +152,13 @@ def parse_envelope(body: bytes, status: int, secrets: tuple[str, ...] = ()):
         root = etree.fromstring(body, _XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise _unparsable(body, status, exc) from None
+    if etree.QName(root).localname.lower() == "html":
+        raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
+            else _html_page(status)
     if root.getroottree().docinfo.doctype:
         raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
                             "(check endpoint_url points at Listrak)")
     if root.tag != f"{{{SOAP_ENV}}}Envelope":
-        if etree.QName(root).localname.lower() == "html":
-            raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if status >= 500 \
-                else _html_page(status)
         raise ProtocolError(f"the reply (HTTP {status}) is XML but not a SOAP 1.1 envelope: check endpoint_url "
                             "points at Listrak's IntegrationService.asmx")
     body_element = root.find(f"{{{SOAP_ENV}}}Body")
@@ -167,7 +167,7 @@ def parse_envelope(body: bytes, status: int, secrets: tuple[str, ...] = ()):
         raise ProtocolError(f"the SOAP reply (HTTP {status}) has an empty body")
     if content.tag == f"{{{SOAP_ENV}}}Fault":
         raise classify_fault(content, status, secrets)
-    if status >= 500:
+    if _transient(status):
         raise RetryableError(f"HTTP {status} with a SOAP body but no fault")
     if status != 200:
         raise ProtocolError(f"HTTP {status} from the endpoint: check endpoint_url")
@@ -195,13 +195,21 @@ def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
 
 def _unparsable(body: bytes, status: int, exc: Exception) -> Exception:
     if _looks_like_html(body):
-        return RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if status >= 500 \
+        return RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
             else _html_page(status)
-    if status >= 500:
+    if _transient(status):
         return RetryableError(f"HTTP {status} with a body that is not XML")
+    if not body.lstrip().startswith(b"<") and body.strip():
+        return ProtocolError(f"the endpoint answered HTTP {status} with something that is not XML, let alone SOAP: "
+                             "check endpoint_url points at Listrak's IntegrationService.asmx")
     if not body.strip():
         return RetryableError(f"HTTP {status} with an empty body")
     return RetryableError(f"truncated or malformed XML reply (HTTP {status}): {exc}")
+
+
+def _transient(status: int) -> bool:
+    """Statuses that say "later", whatever the body: server errors, request timeout, throttling."""
+    return status >= 500 or status in (408, 429)
 
 
 def _html_page(status: int) -> Exception:

@@ -73,6 +73,8 @@ class Sync:
     # -- the run ------------------------------------------------------------------------------------
     def run(self) -> None:
         LOGGER.info("Extracting %s to %s", self.start_text, self.end_text)
+        if self.selections:
+            self.lists()  # every stream needs them; a bad endpoint fails here, before anything is printed
         for selection in self.selections.values():
             self.writer.schema(selection.stream.name, selection.schema, selection.stream.key_properties)
         for name in self.stream_order():
