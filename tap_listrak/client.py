@@ -67,6 +67,7 @@ class ListrakClient:
         self._lock = threading.Lock()
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+        self.page_sizes: dict[str, int] = {}
 
     @staticmethod
     def _session(config: Config) -> requests.Session:
@@ -86,7 +87,12 @@ class ListrakClient:
         return self.readers[operation].items(content)
 
     def pages(self, operation: str, **params) -> Iterator[list[dict]]:
-        """Page 1, 2, … until an empty page."""
+        """Page 1, 2, … until an empty page, or until a page shorter than the operation's page size.
+
+        Listrak does not publish its page size. It is learned per operation from evidence: a page
+        followed by a non-empty page is a full page. Until an operation's size is known, paging goes
+        on to the first empty page; after, a shorter page is known to be the last one.
+        """
         page, previous = 1, None
         while True:
             items = self.items(operation, Page=page, **params)
@@ -95,9 +101,20 @@ class ListrakClient:
             if items == previous:
                 raise ProtocolError(f"{operation} returned page {page} identical to page {page - 1}: the "
                                     "endpoint ignores Page; stopping instead of reading forever")
+            if previous is not None:
+                self._learn_page_size(operation, len(previous))
             yield items
+            known = self.page_sizes.get(operation)
+            if known and len(items) < known:
+                return
             previous = items
             page += 1
+
+    def _learn_page_size(self, operation: str, full_page: int) -> None:
+        with self._lock:
+            if self.page_sizes.get(operation, 0) < full_page:
+                self.page_sizes[operation] = full_page
+                LOGGER.info("%s pages hold %d items", operation, full_page)
 
     def call(self, operation: str, **params):
         """Sends one request, with retries for transient failures; returns the soap:Body content."""

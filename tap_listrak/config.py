@@ -37,7 +37,7 @@ SETTINGS = (
     Setting("request_timeout", "number", 300, "Seconds to wait for a connection and for each reply before retrying."),
     Setting("user_agent", "string", f"tap-listrak/{__version__}", "User-Agent header sent with every request."),
     Setting("list_ids", "array", None, "Only these ListIDs (a JSON list or a comma-separated string); default all."),
-    Setting("interval_days", "integer", 30, "Days per ReportListMessageActivity call when listing messages."),
+    Setting("interval_days", "integer", 365, "Days per ReportListMessageActivity call when listing messages."),
     Setting("include_test_messages", "boolean", False, "Also extract test sends."),
     Setting("message_lookback_days", "integer", 30,
             "Event streams also walk messages sent this many days before start_date, for their late events."),

@@ -31,6 +31,9 @@ from tap_listrak.transform import DateReader, RecordShaper, format_utc, project
 
 LOGGER = logging.getLogger(__name__)
 REQUEST_MARGIN = dt.timedelta(days=1)
+# ReportListMessageActivity has no paging and no published limit; a reply this large is re-asked in
+# halves rather than trusted to be complete (GetMessageAnalyticsInformation's cap is 2,500).
+WINDOW_SPLIT_AT = 1000
 
 
 @dataclass(frozen=True)
@@ -264,6 +267,13 @@ class Sync:
         items = self.client.items(STREAMS_BY_NAME["messages"].operation, ListID=list_id,
                                   IncludeTestMessages=self.config.include_test_messages,
                                   **self._request_range(low, high))
+        if len(items) >= WINDOW_SPLIT_AT and high - low > 2 * REQUEST_MARGIN:
+            # So many messages in one reply may be a cap we do not know of: ask again in halves.
+            middle = low + (high - low) / 2
+            LOGGER.info("list %s: %d messages in one window, splitting it", list_id, len(items))
+            for half in ((low, middle), (middle, high)):
+                yield from self._fetch_window((list_id, half))
+            return
         shape = self.shapers["messages"].shape
         low_text, high_text = format_utc(low), format_utc(high)
         # Windows never overlap: a message sent exactly on a boundary belongs to the later window.

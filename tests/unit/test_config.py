@@ -55,7 +55,7 @@ def test_defaults_are_the_documented_ones():
     assert c.request_timeout == 300
     assert c.user_agent.startswith("tap-listrak/")
     assert c.list_ids is None
-    assert c.interval_days == 30
+    assert c.interval_days == 365
     assert c.include_test_messages is False
     assert c.message_lookback_days == 30
     assert c.listrak_timezone == ZoneInfo("UTC")
