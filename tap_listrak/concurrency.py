@@ -2,7 +2,10 @@
 order of the units, and a unit's pages come out only after every earlier unit's.
 
 That order is what lets a STATE after unit N promise that units 1..N were written. Memory stays
-bounded: at most `workers` units are in flight and each buffers at most a few pages.
+bounded: `workers` threads run the units, at most LOOKAHEAD × `workers` units are started ahead
+of the one being written, and each buffers at most PAGES_BUFFERED_PER_UNIT pages. The lookahead
+keeps every thread busy while the unit at the head of the line is a slow, many-page one. The pool
+runs units in submission order, so the head always has a thread: no unit can wait on a later one.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 Unit = TypeVar("Unit")
 PAGES_BUFFERED_PER_UNIT = 2
+LOOKAHEAD = 2
 _DONE = object()
 
 
@@ -36,7 +40,7 @@ def ordered_pages(units: Iterable[Unit], fetch: Callable[[Unit], Iterator[list]]
         try:
             for unit in source:
                 in_flight.append((unit, _start(pool, fetch, unit, stop)))
-                if len(in_flight) >= workers:
+                if len(in_flight) >= workers * LOOKAHEAD:
                     yield _drain_head(in_flight)
             while in_flight:
                 yield _drain_head(in_flight)

@@ -32,6 +32,7 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
 AUTH_TOKENS = ("InvalidLogonAttempt", "LoginAttemptsExceeded")
 IP_TOKEN = "ProhibitedIPAddress"
 NOT_FOUND_TOKEN = "404"
+UNREADABLE_REQUEST = "Server was unable to read request"  # asmx's words for a request it cannot deserialize
 
 
 # -- field tables, from the WSDL ---------------------------------------------------------------
@@ -188,6 +189,9 @@ def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
         return IPNotAuthorizedError(
             f"Listrak refused this machine's IP address ({short}): add it under Manage > Accounts > "
             "SOAP API IP Authorization in Listrak")
+    if UNREADABLE_REQUEST in text:
+        return ProtocolError(f"Listrak could not read the request ({short}): the request does not match the "
+                             "service's contract; retrying cannot help (please report this with the log)")
     if NOT_FOUND_TOKEN in text:
         return NotFoundError(f"Listrak says the object no longer exists ({short})")
     return RetryableError(f"Listrak fault (HTTP {status}): {short}")

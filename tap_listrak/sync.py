@@ -10,7 +10,9 @@
 - Every requested date range is widened by REQUEST_MARGIN and the records are then kept only when
   their own date lies in [start_date, end): whether Listrak's range ends are inclusive, and in
   which zone it reads them, are undocumented, and this is right under every answer.
-- A STATE follows each finished unit (a list, or a message), after that unit's records.
+- The six message_* streams walk the index together, one unit per (message, stream), so the
+  worker pool stays full across them; each stream keeps its own position.
+- A STATE follows each finished unit (a list, or a message's report), after that unit's records.
 """
 from __future__ import annotations
 
@@ -80,39 +82,57 @@ class Sync:
             self.lists()  # every stream needs them; a bad endpoint fails here, before anything is printed
         for selection in self.selections.values():
             self.writer.schema(selection.stream.name, selection.schema, selection.stream.key_properties)
-        for name in self.stream_order():
-            self.sync_stream(self.selections[name])
+        for group in self.stream_groups():
+            self.sync_group(group)
         self.state.clear_progress()
         self.writer.state(self.state.value)
         LOGGER.info("Done: %s", ", ".join(f"{name} {count}" for name, count in
                                           sorted(self.writer.records_by_stream.items())) or "no records")
 
-    def stream_order(self) -> list[str]:
-        """Parents before children; a stream interrupted by the last run goes first."""
-        order = [stream.name for stream in STREAMS if stream.name in self.selections]
+    def stream_groups(self) -> list[list[Selection]]:
+        """Parents before children, the message_* streams together (one walk over the messages keeps
+        every worker busy across them); the group interrupted by the last run goes first."""
+        groups: list[list[Selection]] = []
+        for stream in STREAMS:
+            selection = self.selections.get(stream.name)
+            if selection is None:
+                continue
+            if stream.parent == "messages" and groups and groups[-1][0].stream.parent == "messages":
+                groups[-1].append(selection)
+            else:
+                groups.append([selection])
         syncing = self.state.currently_syncing
-        if syncing in order:
-            order.remove(syncing)
-            order.insert(0, syncing)
+        interrupted = next((group for group in groups if syncing in {s.stream.name for s in group}), None)
+        if interrupted:
+            groups.remove(interrupted)
+            groups.insert(0, interrupted)
             LOGGER.info("Resuming with %s, interrupted in the last run", syncing)
         elif syncing:
             LOGGER.info("The last run was interrupted in %s, which is not selected now; its progress is dropped",
                         syncing)
-        return order
+        return groups
 
-    def sync_stream(self, selection: Selection) -> None:
-        name = selection.stream.name
-        progress = self.state.progress(name, self.start, self.end)
-        if progress == "complete":
+    def sync_group(self, group: list[Selection]) -> None:
+        progress = {s.stream.name: self.state.progress(s.stream.name, self.start, self.end) for s in group}
+        pending = [s for s in group if progress[s.stream.name] != "complete"]
+        for name in sorted(set(progress) - {s.stream.name for s in pending}):
             LOGGER.info("%s: already complete for this run window, skipped", name)
+        if not pending:
             return
-        self.state.set_syncing(name)
+        self.state.set_syncing(pending[0].stream.name)
         self.writer.state(self.state.value)
-        LOGGER.info("%s: syncing%s", name, f" from position {progress}" if progress else "")
-        walk = {"lists": self._sync_lists, "messages": self._sync_messages,
-                "subscribed_contacts": self._sync_subscribed_contacts}.get(name, self._sync_message_events)
-        walk(selection, progress)
-        self.state.set_complete(name, self.start, self.end)
+        for selection in pending:
+            position = progress[selection.stream.name]
+            LOGGER.info("%s: syncing%s", selection.stream.name, f" from position {position}" if position else "")
+        stream = pending[0].stream
+        if stream.parent == "messages":
+            self._sync_message_reports(pending, progress)
+        else:
+            walk = {"lists": self._sync_lists, "messages": self._sync_messages,
+                    "subscribed_contacts": self._sync_subscribed_contacts}[stream.name]
+            walk(pending[0], progress[stream.name])
+        for selection in pending:
+            self.state.set_complete(selection.stream.name, self.start, self.end)
         self.state.set_syncing(None)
         self.writer.state(self.state.value)
 
@@ -135,45 +155,52 @@ class Sync:
     def _sync_subscribed_contacts(self, selection: Selection, progress) -> None:
         stream = selection.stream
 
-        def fetch(list_id: int) -> Iterator[list[dict]]:
+        def fetch(unit) -> Iterator[list[dict]]:
+            _, (list_id,) = unit
             pages = self.client.pages(stream.operation, ListID=list_id, **self._request_range(self.start))
             return self._shaped_pages(stream, pages, "ListID", list_id)
 
-        list_ids = [record["ListID"] for record in self._lists_after(progress)]
-        self._walk_units(selection, list_ids, fetch, lambda list_id: [list_id], "lists")
+        units = [(selection, [record["ListID"]]) for record in self._lists_after(progress)]
+        self._walk_units(selection.stream.name, units, fetch, "lists")
 
-    def _sync_message_events(self, selection: Selection, progress) -> None:
-        stream = selection.stream
-        earliest = self.start_text if stream.event_date is None else self._walk_start_text()
-        units = [message for message in self._walk_messages(earliest)
-                 if progress is None or message.position > progress]
-        if stream.date_ranged:
-            def request(message: Message) -> dict:
-                return self._request_range(self.start)
-        else:
-            def request(message: Message) -> dict:
-                return {}
+    def _sync_message_reports(self, selections: list[Selection], progress: dict) -> None:
+        """The message_* streams: one unit per (message, stream), message by message."""
+        earliest = min(self.start_text if s.stream.event_date is None else self._walk_start_text()
+                       for s in selections)
+        units = [(selection, message.position)
+                 for message in self._walk_messages(earliest) for selection in selections
+                 if self._wants(selection.stream, message, progress[selection.stream.name])]
 
-        def fetch(message: Message) -> Iterator[list[dict]]:
-            pages = self.client.pages(stream.operation, MsgID=message.msg_id, **request(message))
-            return self._shaped_pages(stream, pages, "MsgID", message.msg_id)
+        def fetch(unit) -> Iterator[list[dict]]:
+            selection, (_, _, msg_id) = unit
+            stream = selection.stream
+            dates = self._request_range(self.start) if stream.date_ranged else {}
+            pages = self.client.pages(stream.operation, MsgID=msg_id, **dates)
+            return self._shaped_pages(stream, pages, "MsgID", msg_id)
 
-        self._walk_units(selection, units, fetch, lambda message: message.position, "messages")
+        self._walk_units(", ".join(s.stream.name for s in selections), units, fetch, "message reports")
+
+    def _wants(self, stream: Stream, message: "Message", position) -> bool:
+        if position is not None and message.position <= position:
+            return False  # written before the last run was interrupted
+        # Sends happen at the send date: only messages sent since start_date have sends in range.
+        return stream.event_date is not None or message.send_date >= self.start_text
 
     # -- walking units ------------------------------------------------------------------------------
-    def _walk_units(self, selection: Selection, units: list, fetch: Callable, position_of: Callable,
+    def _walk_units(self, label: str, units: list[tuple[Selection, list]], fetch: Callable,
                     unit_name: str) -> None:
-        name = selection.stream.name
-        self.progress.start(name, len(units), unit_name)
-        for unit, pages in ordered_pages(units, fetch, self.config.max_workers):
+        """Runs (selection, position) units on the worker pool; STATE after each, in order."""
+        self.progress.start(label, len(units), unit_name)
+        for (selection, position), pages in ordered_pages(units, fetch, self.config.max_workers):
             count = 0
             try:
                 for records in pages:
                     self._emit(selection, records)
                     count += len(records)
             except NotFoundError as exc:
-                LOGGER.warning("%s: skipping %s: %s", name, position_of(unit), exc)
-            self._advance(selection, position_of(unit))
+                LOGGER.warning("%s: skipping %s: %s", selection.stream.name, position, exc)
+            self.state.set_syncing(selection.stream.name)
+            self._advance(selection, position)
             self.progress.advance(count)
         self.progress.finish()
 

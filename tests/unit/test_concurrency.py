@@ -238,7 +238,7 @@ def test_workers_stop_after_a_failure():
     assert not consumer.is_alive(), "the walk did not end after the failure"
     assert [str(exc) for exc in outcome] == ["unit 2"]
     assert open_fetches == set()     # every worker's fetch was closed before the error got here
-    assert len(pulled) <= 2 + 4      # no unit beyond the in-flight window was taken
+    assert len(pulled) <= 2 + 4 * concurrency.LOOKAHEAD   # no unit beyond the lookahead window was taken
     snapshot = dict(produced)
     assert all(snapshot[unit] <= concurrency.PAGES_BUFFERED_PER_UNIT + 1 for unit in snapshot if unit > 2)
     time.sleep(0.3)
