@@ -42,7 +42,7 @@ SETTINGS = (
     Setting("message_lookback_days", "integer", 30,
             "Event streams also walk messages sent this many days before start_date, for their late events."),
     Setting("listrak_timezone", "string", "UTC", "IANA zone in which Listrak writes and reads dates without offset."),
-    Setting("max_workers", "integer", 8, "Concurrent requests (1 = sequential)."),
+    Setting("max_workers", "integer", 12, "Concurrent requests (1 = sequential)."),
     Setting("backoff_max_tries", "integer", 5, "Attempts per request before a transient failure stops the run."),
     Setting("backoff_max_seconds", "number", 600, "Longest total time spent retrying one request."),
     Setting("backoff_base_seconds", "number", 2, "First retry delay; later delays grow exponentially with jitter."),

@@ -59,7 +59,7 @@ def test_defaults_are_the_documented_ones():
     assert c.include_test_messages is False
     assert c.message_lookback_days == 30
     assert c.listrak_timezone == ZoneInfo("UTC")
-    assert c.max_workers == 8
+    assert c.max_workers == 12
     assert c.backoff_max_tries == 5
     assert c.backoff_max_seconds == 600
     assert c.backoff_base_seconds == 2
@@ -67,7 +67,7 @@ def test_defaults_are_the_documented_ones():
 
 def test_null_or_blank_optional_keys_take_the_default():
     c = config(end_date=None, list_ids="", listrak_timezone="", max_workers=None, user_agent="  ")
-    assert c.end_date is None and c.list_ids is None and c.max_workers == 8
+    assert c.end_date is None and c.list_ids is None and c.max_workers == 12
     assert c.listrak_timezone == ZoneInfo("UTC") and c.user_agent.startswith("tap-listrak/")
 
 
@@ -78,7 +78,7 @@ def test_secrets_are_password_and_username():
 def test_secrets_stay_out_of_the_repr():
     text = repr(config(username="user-5821"))
     assert PASSWORD not in text and "user-5821" not in text
-    assert "max_workers=8" in text
+    assert "max_workers=12" in text
 
 
 # -- dates ------------------------------------------------------------------------------------------
