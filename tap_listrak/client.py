@@ -12,7 +12,7 @@ import threading
 import time
 from collections import Counter
 from importlib import resources
-from typing import Iterator
+from typing import Callable, Iterator
 
 import backoff
 import requests
@@ -42,8 +42,7 @@ ITEM_TYPES = {
 }
 # Operations whose request carries the WSException body parameter (sent as xsi:nil).
 WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
-# A page that repeats the previous one means the server ignores Page: stop rather than loop forever.
-MAX_IDENTICAL_PAGES = 1
+READING_SLOTS = 2
 
 
 def load_wsdl(transport: zeep.Transport | None = None) -> zeep.Client:
@@ -65,6 +64,7 @@ class ListrakClient:
                         for op, item in ITEM_TYPES.items()}
         self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
         self._lock = threading.Lock()
+        self._reading_slots = threading.BoundedSemaphore(READING_SLOTS)
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.page_sizes: dict[str, int] = {}
@@ -86,13 +86,10 @@ class ListrakClient:
         return session
 
     # -- one request ------------------------------------------------------------------------------
-    def items(self, operation: str, **params) -> list[dict]:
-        """One call → the list of items of its result (empty when the result is empty or absent)."""
-        content = self.call(operation, **params)
-        return self.readers[operation].items(content)
-
-    def pages(self, operation: str, **params) -> Iterator[list[dict]]:
-        """Page 1, 2, … until an empty page, or until a page shorter than the operation's page size.
+    def pages(self, operation: str, convert: Callable[[list[dict]], object] | None = None,
+              **params) -> Iterator:
+        """Page 1, 2, … until an empty page, or until a page shorter than the operation's page size;
+        yields each page's items, or convert(items) (run while the reply is read: see _send).
 
         Listrak does not publish its page size. It is learned per operation from evidence: a page
         followed by a non-empty page is a full page. Until an operation's size is known, paging goes
@@ -100,19 +97,19 @@ class ListrakClient:
         """
         page, previous = 1, None
         while True:
-            items = self.items(operation, Page=page, **params)
-            if not items:
+            count, signature, value = self._request(operation, {**params, "Page": page}, convert)
+            if not count:
                 return
-            if items == previous:
+            if previous is not None and signature == previous:
                 raise ProtocolError(f"{operation} returned page {page} identical to page {page - 1}: the "
                                     "endpoint ignores Page; stopping instead of reading forever")
             if previous is not None:
-                self._learn_page_size(operation, len(previous))
-            yield items
+                self._learn_page_size(operation, previous[0])
+            yield value
             known = self.page_sizes.get(operation)
-            if known and len(items) < known:
+            if known and count < known:
                 return
-            previous = items
+            previous = signature
             page += 1
 
     def _learn_page_size(self, operation: str, full_page: int) -> None:
@@ -121,15 +118,19 @@ class ListrakClient:
                 self.page_sizes[operation] = full_page
                 LOGGER.info("%s pages hold %d items", operation, full_page)
 
-    def call(self, operation: str, **params):
-        """Sends one request, with retries for transient failures; returns the soap:Body content."""
+    def items(self, operation: str, **params) -> list[dict]:
+        """One request, retried on transient failures → the items of its result (empty when the result
+        is empty or left out)."""
+        return self._request(operation, params, None)[2]
+
+    def _request(self, operation: str, params: dict, convert) -> tuple[int, tuple, object]:
         body = self._envelope(operation, params)
         retrying = backoff.on_exception(
             backoff.expo, RetryableError, max_tries=self.config.backoff_max_tries,
             max_time=self.config.backoff_max_seconds, jitter=backoff.full_jitter,
             factor=self.config.backoff_base_seconds, on_backoff=self._log_retry, logger=None)
         try:
-            return retrying(self._send)(operation, body)
+            return retrying(self._send)(operation, body, convert)
         except RetryableError as exc:
             raise RetryableError(f"{exc} (gave up: backoff_max_tries={self.config.backoff_max_tries}, "
                                  f"backoff_max_seconds={self.config.backoff_max_seconds:g}; the service or the "
@@ -141,7 +142,7 @@ class ListrakClient:
         envelope = self.zeep.create_message(self.service, operation, _soapheaders=[self._header], **params)
         return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
-    def _send(self, operation: str, body: bytes):
+    def _send(self, operation: str, body: bytes, convert) -> tuple[int, tuple, object]:
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"'}
         started = time.monotonic()
         try:
@@ -160,10 +161,19 @@ class ListrakClient:
         except requests.exceptions.RequestException as exc:
             raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
                                 f"({exc.__class__.__name__}): check endpoint_url") from None
-        self._count(operation, response.status_code)
-        self._metric(operation, started, response.status_code)
+        response_status = response.status_code
+        self._count(operation, response_status)
+        self._metric(operation, started, response_status)
         try:
-            return parse_envelope(content, response.status_code, self.config.secrets)
+            # Reading is CPU-bound (the GIL makes more readers pointless) and a page's XML tree is
+            # several times the page: a few reading slots keep peak memory flat whatever max_workers.
+            with self._reading_slots:
+                del response  # it holds the bytes too; free them as soon as they are read
+                items = self.readers[operation].items(
+                    parse_envelope(content, response_status, self.config.secrets))
+                del content
+                signature = (len(items), items[0], items[-1]) if items else (0,)
+                return len(items), signature, items if convert is None else convert(items)
         except RetryableError as exc:
             raise RetryableError(f"{operation}: {exc}") from None
         except ProtocolError as exc:

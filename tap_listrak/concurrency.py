@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
 
 Unit = TypeVar("Unit")
-PAGES_BUFFERED_PER_UNIT = 2
+PAGES_BUFFERED_PER_UNIT = 1
 LOOKAHEAD = 2
 _DONE = object()
 

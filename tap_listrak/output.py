@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NamedTuple
 from decimal import Decimal
 
 import simplejson
@@ -41,6 +42,19 @@ def _utf8(out):
     return out
 
 
+class EncodedPage(NamedTuple):
+    stream: str
+    text: str  # RECORD lines, newline-terminated
+    count: int
+
+
+def encode_records(stream: str, records: list[dict]) -> EncodedPage:
+    """A page of records as RECORD lines. Thread-safe; a page waiting to be written as text takes a
+    quarter of the memory it takes as dicts."""
+    head = '{"type":"RECORD","stream":' + _dumps(stream) + ',"record":'
+    return EncodedPage(stream, "".join([head + _dumps(record) + "}\n" for record in records]), len(records))
+
+
 class SingerWriter:
     def __init__(self, stream=None):
         self.out = stream or _utf8(sys.stdout)
@@ -51,11 +65,12 @@ class SingerWriter:
                      "key_properties": list(key_properties)})
 
     def records(self, stream: str, records: list[dict]) -> None:
-        write = self.out.write
-        head = '{"type":"RECORD","stream":' + _dumps(stream) + ',"record":'
-        for record in records:
-            write(head + _dumps(record) + "}\n")
-        self.records_by_stream[stream] = self.records_by_stream.get(stream, 0) + len(records)
+        self.write_encoded(encode_records(stream, records))
+
+    def write_encoded(self, page: "EncodedPage") -> None:
+        """Writes RECORD lines encoded beforehand (by a worker thread, see encode_records)."""
+        self.out.write(page.text)
+        self.records_by_stream[page.stream] = self.records_by_stream.get(page.stream, 0) + page.count
 
     def state(self, state: dict) -> None:
         self._write({"type": "STATE", "value": state})

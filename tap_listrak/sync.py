@@ -25,7 +25,7 @@ from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
 from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
-from tap_listrak.output import SingerWriter
+from tap_listrak.output import EncodedPage, SingerWriter, encode_records
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
@@ -157,8 +157,8 @@ class Sync:
 
         def fetch(unit) -> Iterator[list[dict]]:
             _, (list_id,) = unit
-            pages = self.client.pages(stream.operation, ListID=list_id, **self._request_range(self.start))
-            return self._shaped_pages(stream, pages, "ListID", list_id)
+            return self.client.pages(stream.operation, self._page_encoder(selection, "ListID", list_id),
+                                     ListID=list_id, **self._request_range(self.start))
 
         units = [(selection, [record["ListID"]]) for record in self._lists_after(progress)]
         self._walk_units(selection.stream.name, units, fetch, "lists")
@@ -175,10 +175,10 @@ class Sync:
             selection, (_, _, msg_id) = unit
             stream = selection.stream
             dates = self._request_range(self.start) if stream.date_ranged else {}
-            pages = self.client.pages(stream.operation, MsgID=msg_id, **dates)
-            return self._shaped_pages(stream, pages, "MsgID", msg_id)
+            return self.client.pages(stream.operation, self._page_encoder(selection, "MsgID", msg_id),
+                                     MsgID=msg_id, **dates)
 
-        self._walk_units(", ".join(s.stream.name for s in selections), units, fetch, "message reports")
+        self._walk_units("message reports", units, fetch, "message reports")
 
     def _wants(self, stream: Stream, message: "Message", position) -> bool:
         if position is not None and message.position <= position:
@@ -194,9 +194,9 @@ class Sync:
         for (selection, position), pages in ordered_pages(units, fetch, self.config.max_workers):
             count = 0
             try:
-                for records in pages:
-                    self._emit(selection, records)
-                    count += len(records)
+                for page in pages:
+                    self.writer.write_encoded(page)
+                    count += page.count
             except NotFoundError as exc:
                 LOGGER.warning("%s: skipping %s: %s", selection.stream.name, position, exc)
             self.state.set_syncing(selection.stream.name)
@@ -208,17 +208,22 @@ class Sync:
         self.state.set_position(selection.stream.name, self.start, self.end, position)
         self.writer.state(self.state.value)
 
-    def _shaped_pages(self, stream: Stream, pages, parent_key: str, parent_id: int) -> Iterator[list[dict]]:
+    def _page_encoder(self, selection: Selection, parent_key: str, parent_id: int) -> Callable[[list[dict]], EncodedPage]:
+        """Shapes, bounds, projects and encodes a page, in the worker that read it (see client._send)."""
+        stream, fields = selection.stream, selection.fields
         shape = self.shapers[stream.name].shape
         in_range = self._in_range(stream.event_date)
-        for items in pages:
+
+        def encode(items: list[dict]) -> EncodedPage:
             records = []
             for item in items:
                 item[parent_key] = parent_id
                 record = shape(item)
                 if in_range(record):
-                    records.append(record)
-            yield records
+                    records.append(record if fields is None else project(record, fields))
+            return encode_records(stream.name, records)
+
+        return encode
 
     def _in_range(self, field: str | None) -> Callable[[dict], bool]:
         if field is None:

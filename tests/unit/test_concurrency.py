@@ -40,16 +40,15 @@ def test_order_holds_when_later_units_finish_first():
     finish_order = []
 
     def fetch(unit):
-        yield [("first page", unit)]
-        if unit + 1 in finished:   # each unit waits for the next one to finish: 3, 2, 1, 0
+        if unit + 1 in finished:   # each unit waits for the next one to finish its work: 3, 2, 1, 0
             assert finished[unit + 1].wait(WAIT)
-        yield [("last page", unit)]
         finish_order.append(unit)
         finished[unit].set()
+        yield [("only page", unit)]
 
     out = consume(ordered_pages(units, fetch, workers=4))
     assert finish_order == [3, 2, 1, 0]
-    assert out == [(u, [[("first page", u)], [("last page", u)]]) for u in units]
+    assert out == [(u, [[("only page", u)]]) for u in units]
 
 
 def test_order_holds_with_more_units_than_workers_finishing_in_reverse():
