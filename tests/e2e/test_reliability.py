@@ -293,3 +293,25 @@ def test_an_endpoint_that_is_not_listrak(tmp_path, emulator, body, content_type,
     finally:
         server.shutdown()
     _assert_bad_input(run, *words)
+
+
+def test_tls_verification_stays_on(tmp_path, emulator):
+    """An https endpoint with a certificate nobody vouches for is refused, not retried, not trusted."""
+    import ssl
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    handler = type("Handler", (_FakeEndpoint,), {"body": WRONG_CONTRACT, "content_type": "text/xml"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = {**_config(emulator), "endpoint_url": f"https://127.0.0.1:{server.server_port}/v31/x.asmx"}
+        started = time.monotonic()
+        run = run_tap(tmp_path, config)
+    finally:
+        server.shutdown()
+    _assert_bad_input(run, "TLS verification")
+    assert time.monotonic() - started < 10
