@@ -37,8 +37,12 @@ class Result:
     wall: float
     cpu: float
     records: int
-    requests: int
+    requests_by_operation: dict[str, int]
     peak_rss_mb: float
+
+    @property
+    def requests(self) -> int:
+        return sum(self.requests_by_operation.values())
 
     @property
     def cpu_us_per_record(self) -> float:
@@ -58,9 +62,9 @@ class Emulator:
         self.url = self.process.stdout.readline().strip()
         self.base = self.url.split("/v31/")[0]
 
-    def requests(self) -> int:
+    def requests(self) -> dict[str, int]:
         with urllib.request.urlopen(self.base + "/_stats", timeout=10) as reply:
-            return json.load(reply)["total_requests"]
+            return json.load(reply)["requests"]
 
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(self.base + "/_reset", method="POST"), timeout=10).close()
@@ -118,7 +122,10 @@ def main(argv=None) -> int:
                 emulator.stop()
             results += [sequential, concurrent]
             print_table([sequential, concurrent])
-            print(f"speed-up at {latency:g} ms: {sequential.wall / concurrent.wall:.1f}x wall\n", flush=True)
+            print(f"speed-up at {latency:g} ms: {sequential.wall / concurrent.wall:.1f}x wall")
+            print("requests by operation:", ", ".join(f"{op} {n}" for op, n in
+                                                      sorted(concurrent.requests_by_operation.items())), "\n",
+                  flush=True)
         if not args.no_memory:
             # The account grows tenfold in messages and contacts (pages stay at most a page).
             small = DATASET
