@@ -75,18 +75,24 @@ def setup_logging() -> logging.Handler:
     return handler
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each thread its own malloc arena, and with a dozen workers the arenas' slack adds
-    a quarter to peak memory. Two arenas cost no measurable speed. No-op where glibc is absent."""
+def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
+    """Keeps peak memory flat under glibc, at no measurable cost in speed:
+    - each thread would get its own malloc arena, and a dozen arenas' slack adds up;
+    - glibc raises its mmap threshold after freeing a large block, after which reply bodies and
+      encoded pages (hundreds of KB each) come from the heap and stay there; a fixed threshold
+      keeps them in mmap, returned to the system when freed.
+    No-op where glibc is absent."""
     try:
         import ctypes
-        ctypes.CDLL("libc.so.6").mallopt(-8, arenas)  # -8 is M_ARENA_MAX
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, arenas)          # M_ARENA_MAX
+        libc.mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD (setting it also stops its drift)
     except (OSError, AttributeError):
         pass
 
 
 def main(argv=None) -> int:
-    limit_malloc_arenas()
+    tune_malloc()
     handler = setup_logging()
     args = parse_args(argv)
     if args.about:

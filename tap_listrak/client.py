@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections import Counter
 from importlib import resources
@@ -42,7 +43,6 @@ ITEM_TYPES = {
 }
 # Operations whose request carries the WSException body parameter (sent as xsi:nil).
 WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
-READING_SLOTS = 2
 
 
 def load_wsdl(transport: zeep.Transport | None = None) -> zeep.Client:
@@ -64,7 +64,7 @@ class ListrakClient:
                         for op, item in ITEM_TYPES.items()}
         self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
         self._lock = threading.Lock()
-        self._reading_slots = threading.BoundedSemaphore(READING_SLOTS)
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="listrak-reader")
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
         self.page_sizes: dict[str, int] = {}
@@ -164,20 +164,21 @@ class ListrakClient:
         response_status = response.status_code
         self._count(operation, response_status)
         self._metric(operation, started, response_status)
+        del response  # it holds the bytes too; only `content` keeps them now
         try:
-            # Reading is CPU-bound (the GIL makes more readers pointless) and a page's XML tree is
-            # several times the page: a few reading slots keep peak memory flat whatever max_workers.
-            with self._reading_slots:
-                del response  # it holds the bytes too; free them as soon as they are read
-                items = self.readers[operation].items(
-                    parse_envelope(content, response_status, self.config.secrets))
-                del content
-                signature = (len(items), items[0], items[-1]) if items else (0,)
-                return len(items), signature, items if convert is None else convert(items)
+            # Replies are read on one thread for the whole pool: reading is CPU-bound (the GIL makes
+            # more readers pointless), a page's XML tree is several times the page, and lxml keeps
+            # state per thread that a dozen threads would multiply.
+            return self._reader.submit(self._read, operation, content, response_status, convert).result()
         except RetryableError as exc:
             raise RetryableError(f"{operation}: {exc}") from None
         except ProtocolError as exc:
             raise ProtocolError(f"{operation}: {exc}") from None
+
+    def _read(self, operation: str, content: bytes, status: int, convert) -> tuple[int, tuple, object]:
+        items = self.readers[operation].items(parse_envelope(content, status, self.config.secrets))
+        signature = (len(items), items[0], items[-1]) if items else (0,)
+        return len(items), signature, items if convert is None else convert(items)
 
     @staticmethod
     def _metric(operation: str, started: float, status: int | None) -> None:
