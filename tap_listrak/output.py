@@ -68,7 +68,7 @@ class SingerWriter:
         self.write_encoded(encode_records(stream, records))
 
     def write_encoded(self, page: "EncodedPage") -> None:
-        """Writes RECORD lines encoded beforehand (by a worker thread, see encode_records)."""
+        """Writes RECORD lines encoded beforehand (on the client's reader thread, see encode_records)."""
         self.out.write(page.text)
         self.records_by_stream[page.stream] = self.records_by_stream.get(page.stream, 0) + page.count
 

@@ -209,7 +209,7 @@ class Sync:
         self.writer.state(self.state.value)
 
     def _page_encoder(self, selection: Selection, parent_key: str, parent_id: int) -> Callable[[list[dict]], EncodedPage]:
-        """Shapes, bounds, projects and encodes a page, in the worker that read it (see client._send)."""
+        """Shapes, bounds, projects and encodes a page, on the thread that reads replies (client._read)."""
         stream, fields = selection.stream, selection.fields
         shape = self.shapers[stream.name].shape
         in_range = self._in_range(stream.event_date)
