@@ -208,7 +208,8 @@ class Sync:
         self.state.set_position(selection.stream.name, self.start, self.end, position)
         self.writer.state(self.state.value)
 
-    def _page_encoder(self, selection: Selection, parent_key: str, parent_id: int) -> Callable[[list[dict]], EncodedPage]:
+    def _page_encoder(self, selection: Selection, parent_key: str,
+                      parent_id: int) -> Callable[[list[dict]], EncodedPage]:
         """Shapes, bounds, projects and encodes a page, on the thread that reads replies (client._read)."""
         stream, fields = selection.stream, selection.fields
         shape = self.shapers[stream.name].shape
