@@ -88,6 +88,9 @@ class Sync:
         self.writer.state(self.state.value)
         LOGGER.info("Done: %s", ", ".join(f"{name} {count}" for name, count in
                                           sorted(self.writer.records_by_stream.items())) or "no records")
+        LOGGER.info("Requests: %d (%s); HTTP statuses: %s", sum(self.client.requests_by_operation.values()),
+                    ", ".join(f"{op} {n}" for op, n in sorted(self.client.requests_by_operation.items())),
+                    dict(sorted(self.client.statuses.items())))
 
     def stream_groups(self) -> list[list[Selection]]:
         """Parents before children, the message_* streams together (one walk over the messages keeps

@@ -44,10 +44,6 @@ class DateReader:
         raise ProtocolError(f"unexpected date value of type {type(value).__name__}: the reply does not match "
                             "the Listrak v31 contract")
 
-    def to_datetime(self, value) -> dt.datetime | None:
-        text = self.to_rfc3339(value)
-        return None if text is None else dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
     def _from_text(self, text: str) -> str | None:
         match = _ISO.fullmatch(text)
         if match:
