@@ -16,6 +16,7 @@ from tap_listrak.catalog import default_selections, selections_from_catalog
 from tap_listrak.config import Config, load_config, load_json_file
 from tap_listrak.errors import CatalogError, StateError, TapError
 from tap_listrak.output import SingerWriter
+from tap_listrak.replies import redact
 from tap_listrak.state import State
 
 LOGGER = logging.getLogger("tap_listrak")
@@ -32,18 +33,12 @@ class RedactingFilter(logging.Filter):
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        clean = _redact(message, self.secrets)
+        clean = redact(message, self.secrets)
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_text:
-            record.exc_text = _redact(record.exc_text, self.secrets)
+            record.exc_text = redact(record.exc_text, self.secrets)
         return True
-
-
-def _redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -24,32 +24,23 @@ from requests.adapters import HTTPAdapter
 from tap_listrak.config import Config
 from tap_listrak.errors import ProtocolError, RetryableError
 from tap_listrak.replies import NS, ItemReader, OperationReader, parse_envelope, redact
+from tap_listrak.streams import STREAMS
 
 LOGGER = logging.getLogger(__name__)
 METRICS = logging.getLogger("tap_listrak.metrics")
 WSDL_PATH = resources.files("tap_listrak").joinpath("wsdl", "IntegrationService.wsdl")
 BINDING = f"{{{NS}}}IntegrationServiceSoap"
-# Every item type the tap reads, by operation.
-ITEM_TYPES = {
-    "GetContactListCollection": "WSContactList",
-    "ReportListMessageActivity": "WSMessageActivity",
-    "ReportMessageContactSent": "WSMessageRecipient",
-    "ReportRangeMessageContactOpen": "WSContactOpen",
-    "ReportRangeMessageContactClick": "WSContactClick",
-    "ReportRangeMessageContactRead": "WSContactRead",
-    "ReportRangeMessageContactRemoval": "WSContactRemovalInfo",
-    "ReportRangeMessageContactBounces": "WSContactBounce",
-    "ReportRangeSubscribedContacts": "WSContactSubscriptionInfo",
-}
+# Every item type the tap reads, by operation: the stream table says it once.
+ITEM_TYPES = {stream.operation: stream.item_type for stream in STREAMS}
 # Operations whose request carries the WSException body parameter (sent as xsi:nil).
 WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
 
 
-def load_wsdl(transport: zeep.Transport | None = None) -> zeep.Client:
+def load_wsdl() -> zeep.Client:
     """zeep client over the bundled WSDL; no network (the file is local and imports nothing)."""
     settings = zeep.Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     with resources.as_file(WSDL_PATH) as path:
-        return zeep.Client(str(path), settings=settings, transport=transport)
+        return zeep.Client(str(path), settings=settings)
 
 
 class ListrakClient:
