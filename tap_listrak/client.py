@@ -1,5 +1,6 @@
 """The one door to Listrak: builds requests with zeep from the bundled WSDL, sends them with
-requests (timeouts, connection pool, retries with backoff), and returns plain dicts.
+requests (timeouts, connection pool, retries with backoff, cancellation), reads the replies as they
+stream in (replies.py), and returns plain dicts.
 
 The WSDL is read from the package, never fetched. Credentials travel only in the WSUser SOAP
 header of the request body; they are never logged, and every error text is redacted.
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections import Counter
 from importlib import resources
@@ -22,8 +22,8 @@ from lxml import etree
 from requests.adapters import HTTPAdapter
 
 from tap_listrak.config import Config
-from tap_listrak.errors import ProtocolError, RetryableError
-from tap_listrak.replies import NS, ItemReader, OperationReader, parse_envelope, redact
+from tap_listrak.errors import Cancelled, ListrakError, NotFoundError, ProtocolError, RetryableError
+from tap_listrak.replies import NS, ItemReader, OperationReader, Page, redact
 from tap_listrak.streams import STREAMS
 
 LOGGER = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ BINDING = f"{{{NS}}}IntegrationServiceSoap"
 ITEM_TYPES = {stream.operation: stream.item_type for stream in STREAMS}
 # Operations whose request carries the WSException body parameter (sent as xsi:nil).
 WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
+READ_CHUNK = 64 * 1024  # bytes handed to the parser at a time
 
 
 def load_wsdl() -> zeep.Client:
@@ -44,7 +45,11 @@ def load_wsdl() -> zeep.Client:
 
 
 class ListrakClient:
-    """Thread-safe: one parsed WSDL, one requests Session sized to the worker pool."""
+    """Thread-safe: one parsed WSDL, one requests Session sized to the worker pool.
+
+    The first failure that ends the run (refused login or IP, a reply outside the contract, retries
+    given up) cancels the client: no request starts after it, and a retry waiting for its turn
+    gives up at once. Each retry of a refused login would prolong a lockout."""
 
     def __init__(self, config: Config, zeep_client: zeep.Client | None = None):
         self.config = config
@@ -55,10 +60,11 @@ class ListrakClient:
                         for op, item in ITEM_TYPES.items()}
         self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
         self._lock = threading.Lock()
-        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="listrak-reader")
+        self._cancelled = threading.Event()
+        self.failure: ListrakError | None = None
+        self.max_reply_bytes = int(config.max_reply_megabytes * (1 << 20))
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
-        self.page_sizes: dict[str, int] = {}
 
     @staticmethod
     def _session(config: Config) -> requests.Session:
@@ -76,56 +82,85 @@ class ListrakClient:
         session.trust_env = False
         return session
 
-    # -- one request ------------------------------------------------------------------------------
+    # -- paging -----------------------------------------------------------------------------------
     def pages(self, operation: str, convert: Callable[[list[dict]], object] | None = None,
               **params) -> Iterator:
-        """Page 1, 2, … until an empty page, or until a page shorter than the operation's page size;
-        yields each page's items, or convert(items) (run while the reply is read: see _send).
+        """Page 1, 2, … until an empty page; yields each page's items, or convert(items).
 
-        Listrak does not publish its page size. It is learned per operation from evidence: a page
-        followed by a non-empty page is a full page. Until an operation's size is known, paging goes
-        on to the first empty page; after, a shorter page is known to be the last one.
-        """
-        page, previous = 1, None
-        while True:
-            count, signature, value = self._request(operation, {**params, "Page": page}, convert)
-            if not count:
+        Listrak publishes neither its page size nor that every page but the last is full, so only
+        a page with no slot at all (the empty or the omitted result) ends a unit: a short page, or a
+        page of nil slots only, does not. A unit that never ends, or whose pages repeat (an
+        endpoint that ignores Page), is a protocol error rather than an endless loop."""
+        previous = None
+        for number in range(1, self.config.max_pages + 1):
+            page = self._request(operation, {**params, "Page": number})
+            if not page.slots:
                 return
-            if previous is not None and signature == previous:
-                raise ProtocolError(f"{operation} returned page {page} identical to page {page - 1}: the "
+            signature = _signature(page)
+            if signature is not None and signature == previous:
+                raise ProtocolError(f"{operation} returned page {number} identical to page {number - 1}: the "
                                     "endpoint ignores Page; stopping instead of reading forever")
-            if previous is not None:
-                self._learn_page_size(operation, previous[0])
-            yield value
-            known = self.page_sizes.get(operation)
-            if known and count < known:
-                return
             previous = signature
-            page += 1
-
-    def _learn_page_size(self, operation: str, full_page: int) -> None:
-        with self._lock:
-            if self.page_sizes.get(operation, 0) < full_page:
-                self.page_sizes[operation] = full_page
-                LOGGER.info("%s pages hold %d items", operation, full_page)
+            yield page.items if convert is None else convert(page.items)
+        raise ProtocolError(f"{operation} returned {self.config.max_pages:,} pages without an empty one ({params}): "
+                            "refusing to read on; raise max_pages if this unit is really that large")
 
     def items(self, operation: str, **params) -> list[dict]:
         """One request, retried on transient failures → the items of its result (empty when the result
         is empty or left out)."""
-        return self._request(operation, params, None)[2]
+        return self._request(operation, params).items
 
-    def _request(self, operation: str, params: dict, convert) -> tuple[int, tuple, object]:
+    def request(self, operation: str, **params) -> Page:
+        """One request → its page (items and slot count)."""
+        return self._request(operation, params)
+
+    # -- cancellation -----------------------------------------------------------------------------
+    def cancel(self, failure: ListrakError) -> None:
+        """Ends the run: no request starts after this, and waiting retries give up."""
+        with self._lock:
+            if self.failure is None:
+                self.failure = failure
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def _stop_if_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise Cancelled(str(self.failure) if self.failure else "the run was stopped")
+
+    # -- one request, with retries ----------------------------------------------------------------
+    def _request(self, operation: str, params: dict) -> Page:
         body = self._envelope(operation, params)
-        retrying = backoff.on_exception(
-            backoff.expo, RetryableError, max_tries=self.config.backoff_max_tries,
-            max_time=self.config.backoff_max_seconds, jitter=backoff.full_jitter,
-            factor=self.config.backoff_base_seconds, on_backoff=self._log_retry, logger=None)
-        try:
-            return retrying(self._send)(operation, body, convert)
-        except RetryableError as exc:
-            raise RetryableError(f"{exc} (gave up: backoff_max_tries={self.config.backoff_max_tries}, "
-                                 f"backoff_max_seconds={self.config.backoff_max_seconds:g}; the service or the "
-                                 "network is failing, try again later)") from None
+        config = self.config
+        delays = backoff.expo(factor=config.backoff_base_seconds)
+        next(delays)  # a backoff wait generator yields once before its first delay
+        started = time.monotonic()
+        for attempt in range(1, config.backoff_max_tries + 1):
+            self._stop_if_cancelled()
+            try:
+                return self._send(operation, body)
+            except RetryableError as exc:
+                remaining = config.backoff_max_seconds - (time.monotonic() - started)
+                if attempt == config.backoff_max_tries or remaining <= 0:
+                    raise self._fail(RetryableError(
+                        f"{exc} (gave up: backoff_max_tries={config.backoff_max_tries}, backoff_max_seconds="
+                        f"{config.backoff_max_seconds:g}; the service or the network is failing, try again later)"))
+                wait = min(backoff.full_jitter(next(delays)), remaining)
+                LOGGER.warning("Retrying in %.1fs (attempt %d of %d): %s", wait, attempt, config.backoff_max_tries,
+                               redact(str(exc), config.secrets))
+                if self._cancelled.wait(wait):
+                    self._stop_if_cancelled()
+            except (NotFoundError, Cancelled):
+                raise  # a vanished object ends only its unit; a cancelled request, nothing more
+            except ListrakError as exc:
+                raise self._fail(exc)
+        raise AssertionError("unreachable")
+
+    def _fail(self, exc: ListrakError) -> ListrakError:
+        self.cancel(exc)
+        return exc
 
     def _envelope(self, operation: str, params: dict) -> bytes:
         if operation in WITH_WSEXCEPTION:
@@ -133,43 +168,35 @@ class ListrakClient:
         envelope = self.zeep.create_message(self.service, operation, _soapheaders=[self._header], **params)
         return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
-    def _send(self, operation: str, body: bytes, convert) -> tuple[int, tuple, object]:
+    def _send(self, operation: str, body: bytes) -> Page:
+        """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""
         headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"'}
-        started = time.monotonic()
+        started, status = time.monotonic(), None
         try:
-            response = self.session.post(self.config.endpoint_url, data=body, headers=headers,
-                                         timeout=self.config.request_timeout)
-            content = response.content
+            with self.session.post(self.config.endpoint_url, data=body, headers=headers,
+                                   timeout=self.config.request_timeout, stream=True) as response:
+                status = response.status_code
+                self._count(operation, status)
+                return self.readers[operation].read(response.iter_content(READ_CHUNK), status, self.config.secrets,
+                                                    self.max_reply_bytes)
         except requests.exceptions.SSLError as exc:
             raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
                                 "certificate is not trusted; fix the endpoint or the system's CA store") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                 requests.exceptions.ChunkedEncodingError) as exc:
-            self._count(operation, 0)
-            self._metric(operation, started, None)
+            if status is None:
+                self._count(operation, 0)
             raise RetryableError(f"{operation}: {exc.__class__.__name__} talking to "
                                  f"{self.config.endpoint_url} ({_reason(exc)})") from None
         except requests.exceptions.RequestException as exc:
             raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
                                 f"({exc.__class__.__name__}): check endpoint_url") from None
-        response_status = response.status_code
-        self._count(operation, response_status)
-        self._metric(operation, started, response_status)
-        del response  # it holds the bytes too; only `content` keeps them now
-        try:
-            # Replies are read on one thread for the whole pool: reading is CPU-bound (the GIL makes
-            # more readers pointless), a page's XML tree is several times the page, and lxml keeps
-            # state per thread that a dozen threads would multiply.
-            return self._reader.submit(self._read, operation, content, response_status, convert).result()
         except RetryableError as exc:
             raise RetryableError(f"{operation}: {exc}") from None
         except ProtocolError as exc:
             raise ProtocolError(f"{operation}: {exc}") from None
-
-    def _read(self, operation: str, content: bytes, status: int, convert) -> tuple[int, tuple, object]:
-        items = self.readers[operation].items(parse_envelope(content, status, self.config.secrets))
-        signature = (len(items), items[0], items[-1]) if items else (0,)
-        return len(items), signature, items if convert is None else convert(items)
+        finally:
+            self._metric(operation, started, status)
 
     @staticmethod
     def _metric(operation: str, started: float, status: int | None) -> None:
@@ -185,10 +212,12 @@ class ListrakClient:
             self.requests_by_operation[operation] += 1
             self.statuses[status] += 1
 
-    def _log_retry(self, details) -> None:
-        exc = details.get("exception")
-        LOGGER.warning("Retrying in %.1fs (attempt %d of %d): %s", details.get("wait", 0), details["tries"],
-                       self.config.backoff_max_tries, redact(str(exc), self.config.secrets))
+
+def _signature(page: Page) -> tuple | None:
+    """What tells two pages apart cheaply, taken before the items are shaped (None: no real item)."""
+    if not page.items:
+        return None
+    return page.slots, repr(page.items[0]), repr(page.items[-1])
 
 
 def _reason(exc: Exception) -> str:

@@ -34,18 +34,19 @@ def ordered_pages(units: Iterable[Unit], fetch: Callable[[Unit], Iterator[list]]
             yield unit, fetch(unit)
         return
     stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listrak") as pool:
-        in_flight: deque[tuple[Unit, queue.Queue]] = deque()
-        source = iter(units)
-        try:
-            for unit in source:
-                in_flight.append((unit, _start(pool, fetch, unit, stop)))
-                if len(in_flight) >= workers * LOOKAHEAD:
-                    yield _drain_head(in_flight)
-            while in_flight:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listrak")
+    in_flight: deque[tuple[Unit, queue.Queue]] = deque()
+    try:
+        for unit in units:
+            in_flight.append((unit, _start(pool, fetch, unit, stop)))
+            if len(in_flight) >= workers * LOOKAHEAD:
                 yield _drain_head(in_flight)
-        finally:
-            stop.set()  # a failed or abandoned walk stops the workers at their next page
+        while in_flight:
+            yield _drain_head(in_flight)
+    finally:
+        # A failed or abandoned walk: queued units never start, running ones stop at their next page.
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start(pool, fetch, unit, stop) -> queue.Queue:
@@ -61,6 +62,8 @@ def _start(pool, fetch, unit, stop) -> queue.Queue:
         return False
 
     def run():
+        if stop.is_set():
+            return
         try:
             for page in fetch(unit):
                 if not put(page):

@@ -46,6 +46,10 @@ SETTINGS = (
     Setting("backoff_max_tries", "integer", 5, "Attempts per request before a transient failure stops the run."),
     Setting("backoff_max_seconds", "number", 600, "Longest total time spent retrying one request."),
     Setting("backoff_base_seconds", "number", 2, "First retry delay; later delays grow exponentially with jitter."),
+    Setting("max_reply_megabytes", "number", 100,
+            "A reply larger than this is refused and ends the run (a real Listrak page is a few MB)."),
+    Setting("max_pages", "integer", 100000,
+            "A list or message report with more pages than this, and no empty page, ends the run."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -68,6 +72,8 @@ class Config:
     backoff_max_tries: int
     backoff_max_seconds: float
     backoff_base_seconds: float
+    max_reply_megabytes: float
+    max_pages: int
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -112,7 +118,8 @@ def parse_config(raw: object) -> Config:
 
 
 def _checked(v: dict) -> Config:
-    _positive(v, "request_timeout", "interval_days", "max_workers", "backoff_max_tries", "backoff_max_seconds")
+    _positive(v, "request_timeout", "interval_days", "max_workers", "backoff_max_tries", "backoff_max_seconds",
+              "max_reply_megabytes", "max_pages")
     if v["message_lookback_days"] < 0:
         raise ConfigError("config key 'message_lookback_days' must be 0 or more")
     if v["backoff_base_seconds"] < 0:

@@ -43,5 +43,9 @@ class NotFoundError(ListrakError):
     """The list or message asked about no longer exists (Listrak's '404' fault)."""
 
 
+class Cancelled(ListrakError):
+    """A request not sent, or not retried, because another one already ended the run."""
+
+
 class ProtocolError(ListrakError):
     """The endpoint answered, but not with a reply of the Listrak v31 contract."""

@@ -4,8 +4,13 @@ zeep reads the bundled WSDL and builds requests; replies are read here because b
 objects costs several times more CPU per record than the rest of the tap together. The field
 tables come from zeep's parsed WSDL, so the WSDL stays the one description of the contract.
 
+Replies are read as a stream (OperationReader.read): memory holds one item's elements at a time,
+and a reply is refused once it passes a size limit, whatever the endpoint sends.
+
 What counts as what:
-- a soap:Fault is classified by the tokens Listrak puts in its faultstring;
+- a soap:Fault is classified by Listrak's documented forms (whole tokens such as
+  [InvalidLogonAttempt], the phrase "404 - File or directory not found"), never by a bare
+  substring; any other fault is transient;
 - a reply that is not XML is a transient failure when it came with HTTP 5xx or was cut off, and a
   wrong endpoint when it is a whole HTML page;
 - a DTD is refused outright (no entity expansion, no external reference is ever read).
@@ -13,9 +18,11 @@ What counts as what:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from functools import lru_cache
+from typing import Callable, Iterable
 
 from lxml import etree
 
@@ -26,13 +33,10 @@ LOGGER = logging.getLogger(__name__)
 NS = "http://webservices.listrak.com/v31/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                              remove_comments=True, remove_pis=True)
+# No entity is ever expanded, nothing is fetched, and no text node may pass libxml2's 10 MB limit.
+_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                       remove_comments=True, remove_pis=True)
 
-AUTH_TOKENS = ("InvalidLogonAttempt", "LoginAttemptsExceeded")
-IP_TOKEN = "ProhibitedIPAddress"
-NOT_FOUND_TOKEN = "404"
-UNREADABLE_REQUEST = "Server was unable to read request"  # asmx's words for a request it cannot deserialize
 
 
 # -- field tables, from the WSDL ---------------------------------------------------------------
@@ -147,32 +151,26 @@ class ItemReader:
 
 
 # -- envelopes and faults ------------------------------------------------------------------------
-def parse_envelope(body: bytes, status: int, secrets: tuple[str, ...] = ()):
-    """Checks a reply and returns the element inside soap:Body, or raises a classified error."""
-    try:
-        root = etree.fromstring(body, _XML_PARSER)
-    except etree.XMLSyntaxError as exc:
-        raise _unparsable(body, status, exc) from None
-    if etree.QName(root).localname.lower() == "html":
-        raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
-            else _html_page(status)
-    if root.getroottree().docinfo.doctype:
-        raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
-                            "(check endpoint_url points at Listrak)")
-    if root.tag != f"{{{SOAP_ENV}}}Envelope":
-        raise ProtocolError(f"the reply (HTTP {status}) is XML but not a SOAP 1.1 envelope: check endpoint_url "
-                            "points at Listrak's IntegrationService.asmx")
-    body_element = root.find(f"{{{SOAP_ENV}}}Body")
-    content = body_element[0] if body_element is not None and len(body_element) else None
-    if content is None:
-        raise ProtocolError(f"the SOAP reply (HTTP {status}) has an empty body")
-    if content.tag == f"{{{SOAP_ENV}}}Fault":
-        raise classify_fault(content, status, secrets)
-    if _transient(status):
-        raise RetryableError(f"HTTP {status} with a SOAP body but no fault")
-    if status != 200:
-        raise ProtocolError(f"HTTP {status} from the endpoint: check endpoint_url")
-    return content
+FAULT_TAG = f"{{{SOAP_ENV}}}Fault"
+ENVELOPE_TAG = f"{{{SOAP_ENV}}}Envelope"
+BODY_TAG = f"{{{SOAP_ENV}}}Body"
+# Listrak's fault forms (fact sheet §11). Tokens are matched as whole words, never as substrings of
+# other text: a transient fault that mentions "404" in passing ("Transaction (Process ID 404) was
+# deadlocked") must be retried, not taken for a vanished object.
+AUTH_FAULT = re.compile(r"\b(InvalidLogonAttempt|LoginAttemptsExceeded)\b")
+IP_FAULT = re.compile(r"\bProhibitedIPAddress\b")
+NOT_FOUND_FAULT = re.compile(r"(?<![\w.])404 - File or directory not found\b")
+UNREADABLE_REQUEST = "Server was unable to read request"  # asmx's words for a request it cannot deserialize
+# libxml2 refuses a single text node over 10 MB (no Listrak field comes near): a flood, not a reply.
+_HUGE_TEXT = "Resource limit exceeded"
+
+
+@dataclass
+class Page:
+    """One reply's items. `slots` counts every array element, xsi:nil ones included, as the server
+    counts them: a page whose slots are all nil is not the end of the data."""
+    slots: int
+    items: list
 
 
 def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
@@ -181,23 +179,27 @@ def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
     detail = " ".join(detail_element.itertext()) if detail_element is not None else ""
     text = f"{faultstring} {detail}"  # classified before redaction, which may touch the tokens
     short = redact(faultstring.splitlines()[0][:300], secrets) if faultstring else "(no faultstring)"
-    if any(token in text for token in AUTH_TOKENS):
+    if AUTH_FAULT.search(text):
         return AuthenticationError(
             f"Listrak refused the login ({short}): check username and password, and that the user has the "
             "'API Access' and 'Analytics Access' permissions (Listrak locks a user after repeated failures)")
-    if IP_TOKEN in text:
+    if IP_FAULT.search(text):
         return IPNotAuthorizedError(
             f"Listrak refused this machine's IP address ({short}): add it under Manage > Accounts > "
             "SOAP API IP Authorization in Listrak")
     if UNREADABLE_REQUEST in text:
         return ProtocolError(f"Listrak could not read the request ({short}): the request does not match the "
                              "service's contract; retrying cannot help (please report this with the log)")
-    if NOT_FOUND_TOKEN in text:
+    if NOT_FOUND_FAULT.search(text):
         return NotFoundError(f"Listrak says the object no longer exists ({short})")
     return RetryableError(f"Listrak fault (HTTP {status}): {short}")
 
 
 def _unparsable(body: bytes, status: int, exc: Exception) -> Exception:
+    """`body` is the reply's first bytes: enough to tell an HTML page or an empty body."""
+    if _HUGE_TEXT in str(exc):
+        return ProtocolError(f"the reply (HTTP {status}) holds a single value over 10 MB, which no Listrak field "
+                             "does: refused (check endpoint_url points at Listrak)")
     if _looks_like_html(body):
         return RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
             else _html_page(status)
@@ -227,14 +229,25 @@ def _looks_like_html(body: bytes) -> bool:
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """Replaces whole occurrences of each secret: one that is not part of a longer word, so that a
+    one-letter username does not turn every "u" of a message into "***"."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
+        if secret and secret in text:
+            text = _secret_pattern(secret).sub("***", text)
     return text
 
 
+@lru_cache(maxsize=16)
+def _secret_pattern(secret: str) -> re.Pattern:
+    before = r"(?<![A-Za-z0-9])" if secret[0].isalnum() else ""
+    after = r"(?![A-Za-z0-9])" if secret[-1].isalnum() else ""
+    return re.compile(before + re.escape(secret) + after)
+
+
 class OperationReader:
-    """Reads the items of one operation's reply."""
+    """Reads one operation's reply as it arrives: chunks of the body are fed to a pull parser, each
+    item is turned into a dict as soon as its element ends, and the element is dropped. Neither the
+    whole body nor the whole tree is ever held, and a reply that passes `max_bytes` is refused."""
 
     def __init__(self, operation: str, item_reader: ItemReader):
         self.operation = operation
@@ -243,19 +256,84 @@ class OperationReader:
         self.item_tag = f"{{{NS}}}{item_reader.type_name}"
         self.item_reader = item_reader
 
-    def items(self, content) -> list[dict]:
+    def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
+             max_bytes: int = 1 << 62) -> Page:
+        parser = etree.XMLPullParser(events=("end",), tag=(self.item_tag, FAULT_TAG), **_PARSER_OPTIONS)
+        page = Page(0, [])
+        head, received = b"", 0
+        for chunk in chunks:
+            if not head:
+                head = chunk[:1024]
+                _check_head(head, status)
+            received += len(chunk)
+            if received > max_bytes:
+                raise ProtocolError(f"the reply passed {max_bytes // (1 << 20):,} MB without ending and was refused "
+                                    "(a Listrak page is a few MB; raise max_reply_megabytes if this is real)")
+            self._feed(parser, chunk, head, status, page, secrets)
+        try:
+            root = parser.close()
+        except etree.XMLSyntaxError as exc:
+            raise _unparsable(head, status, exc) from None
+        self._check_envelope(root, status)
+        return page
+
+    def _feed(self, parser, chunk: bytes, head: bytes, status: int, page: Page, secrets) -> None:
+        try:
+            parser.feed(chunk)
+        except etree.XMLSyntaxError as exc:
+            raise _unparsable(head, status, exc) from None
+        read, item_tag = self.item_reader.read, self.item_tag
+        for _, element in parser.read_events():
+            if element.tag != item_tag:
+                raise classify_fault(element, status, secrets)
+            parent = element.getparent()
+            if parent is None or parent.tag != self.result_tag:
+                raise ProtocolError(f"a {self.item_reader.type_name} outside {self.operation}Result")
+            page.slots += 1
+            if element.get(XSI_NIL) not in ("true", "1"):  # a nil slot carries no data
+                page.items.append(read(element))
+            element.clear()
+            while parent[0] is not element:  # drop what was read, keep the tree to one item
+                self._drop_first(parent)
+            self._drop_first(parent)
+
+    def _drop_first(self, parent) -> None:
+        first = parent[0]
+        if first.tag != self.item_tag:
+            raise ProtocolError(f"unexpected {etree.QName(first).localname} in {self.operation}Result")
+        del parent[0]
+
+    def _check_envelope(self, root, status: int) -> None:
+        if root.getroottree().docinfo.doctype:
+            raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading "
+                                "it (check endpoint_url points at Listrak)")
+        if etree.QName(root).localname.lower() == "html":
+            raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
+                else _html_page(status)
+        if root.tag != ENVELOPE_TAG:
+            raise ProtocolError(f"the reply (HTTP {status}) is XML but not a SOAP 1.1 envelope: check endpoint_url "
+                                "points at Listrak's IntegrationService.asmx")
+        body = root.find(BODY_TAG)
+        content = body[0] if body is not None and len(body) else None
+        if content is None:
+            raise ProtocolError(f"the SOAP reply (HTTP {status}) has an empty body")
+        if _transient(status):
+            raise RetryableError(f"HTTP {status} with a SOAP body but no fault")
+        if status != 200:
+            raise ProtocolError(f"HTTP {status} from the endpoint: check endpoint_url")
         if content.tag != self.response_tag:
             raise ProtocolError(f"expected {self.operation}Response in the reply, got "
                                 f"{etree.QName(content).localname}: the endpoint does not speak Listrak v31")
         result = content.find(self.result_tag)
-        if result is None:
-            return []  # an empty result may be sent as an empty element or left out
-        read = self.item_reader.read
-        items = []
-        for element in result:
-            if element.tag != self.item_tag:
-                raise ProtocolError(f"unexpected {etree.QName(element).localname} in {self.operation}Result")
-            if element.get(XSI_NIL) in ("true", "1"):
-                continue  # a nil array item carries no data
-            items.append(read(element))
-        return items
+        if result is not None and len(result):
+            self._drop_first(result)  # whatever is left there is not an item
+
+
+def _check_head(head: bytes, status: int) -> None:
+    """What the first bytes already tell, before any parsing: an HTML page, or a DTD."""
+    if _looks_like_html(head):
+        raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
+            else _html_page(status)
+    if b"<!DOCTYPE" in head.upper():
+        raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
+                            "(check endpoint_url points at Listrak)")

@@ -36,12 +36,14 @@ class State:
     def currently_syncing(self) -> str | None:
         return self.value.get("currently_syncing")
 
-    def resumable_end(self, run_start: dt.datetime) -> dt.datetime | None:
-        """The end of the interrupted run to go on with, if the state holds one for this start."""
+    def resumable_end(self, run_start: dt.datetime, selected: set[str]) -> dt.datetime | None:
+        """The end of the interrupted run to go on with, if a stream selected now holds one for this
+        start: an interrupted stream that is no longer selected leaves no trace in the run's window."""
         start = format_utc(run_start)
         for name, bookmark in self.value["bookmarks"].items():
             # Only our streams' bookmarks were validated; other keys are carried, never read.
-            if name in STREAMS_BY_NAME and bookmark.get("run_start") == start and bookmark.get("run_end"):
+            if name in STREAMS_BY_NAME and name in selected and bookmark.get("run_start") == start \
+                    and bookmark.get("run_end"):
                 return dt.datetime.strptime(bookmark["run_end"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
                     tzinfo=dt.timezone.utc)
         return None

@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
 from tap_listrak.config import Config
-from tap_listrak.errors import NotFoundError
+from tap_listrak.errors import Cancelled, ListrakError, NotFoundError
 from tap_listrak.output import EncodedPage, SingerWriter, encode_records
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
@@ -34,8 +34,9 @@ from tap_listrak.transform import DateReader, RecordShaper, format_utc, project
 LOGGER = logging.getLogger(__name__)
 REQUEST_MARGIN = dt.timedelta(days=1)
 # ReportListMessageActivity has no paging and no published limit; a reply this large is re-asked in
-# halves rather than trusted to be complete (GetMessageAnalyticsInformation's cap is 2,500).
-WINDOW_SPLIT_AT = 1000
+# halves rather than trusted to be complete (GetMessageAnalyticsInformation's cap is 2,500). Splits
+# cost only calls of this one operation, so the bar is set low enough to catch a cap of 500.
+WINDOW_SPLIT_AT = 500
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,28 @@ class Sync:
         self.progress = progress or Progress()
         self.dates = DateReader(config.listrak_timezone)
         self.start = config.start_date
-        self.end = config.end_date or state.resumable_end(self.start) or (now or dt.datetime.now(dt.timezone.utc))
+        self.end = config.end_date or state.resumable_end(self.start, set(self.selections)) or \
+            (now or dt.datetime.now(dt.timezone.utc))
         self.start_text, self.end_text = format_utc(self.start), format_utc(self.end)
         self.shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, self.dates)
                         for stream in STREAMS}
         self._lists: list[dict] | None = None
         self._messages: dict[int, list[dict]] | None = None
+        self.skipped: list[str] = []    # units Listrak says no longer exist
+        self.uncertain: list[str] = []  # replies that may be capped
 
     # -- the run ------------------------------------------------------------------------------------
     def run(self) -> None:
+        try:
+            self._run()
+        except Cancelled:
+            raise self.client.failure or Cancelled("the run was stopped") from None  # the cause, not its echo
+        except BaseException as exc:
+            # Whatever ends the run stops every request still queued or waiting for a retry.
+            self.client.cancel(exc if isinstance(exc, ListrakError) else Cancelled(f"the run failed: {exc!r}"))
+            raise
+
+    def _run(self) -> None:
         LOGGER.info("Extracting %s to %s", self.start_text, self.end_text)
         if self.selections:
             self.lists()  # every stream needs them; a bad endpoint fails here, before anything is printed
@@ -86,11 +100,17 @@ class Sync:
             self.sync_group(group)
         self.state.clear_progress()
         self.writer.state(self.state.value)
+        self._summary()
+
+    def _summary(self) -> None:
         LOGGER.info("Done: %s", ", ".join(f"{name} {count}" for name, count in
                                           sorted(self.writer.records_by_stream.items())) or "no records")
         LOGGER.info("Requests: %d (%s); HTTP statuses: %s", sum(self.client.requests_by_operation.values()),
                     ", ".join(f"{op} {n}" for op, n in sorted(self.client.requests_by_operation.items())),
                     dict(sorted(self.client.statuses.items())))
+        for what, items in (("skipped", self.skipped), ("possibly incomplete", self.uncertain)):
+            if items:
+                LOGGER.warning("%s %d unit%s: %s", what, len(items), "" if len(items) == 1 else "s", "; ".join(items))
 
     def stream_groups(self) -> list[list[Selection]]:
         """Parents before children, the message_* streams together (one walk over the messages keeps
@@ -201,11 +221,19 @@ class Sync:
                     self.writer.write_encoded(page)
                     count += page.count
             except NotFoundError as exc:
-                LOGGER.warning("%s: skipping %s: %s", selection.stream.name, position, exc)
+                self._skip(f"{selection.stream.name} {self._unit_name(selection, position)}", exc)
             self.state.set_syncing(selection.stream.name)
             self._advance(selection, position)
             self.progress.advance(count)
         self.progress.finish()
+
+    def _skip(self, unit: str, exc: Exception) -> None:
+        LOGGER.warning("%s: skipped: %s", unit, exc)
+        self.skipped.append(unit)
+
+    @staticmethod
+    def _unit_name(selection: Selection, position: list) -> str:
+        return f"ListID {position[0]}" if len(position) == 1 else f"MsgID {position[-1]} of ListID {position[0]}"
 
     def _advance(self, selection: Selection, position: list) -> None:
         self.state.set_position(selection.stream.name, self.start, self.end, position)
@@ -284,7 +312,7 @@ class Sync:
                         for record in records:
                             index.setdefault(list_id, {})[record["MsgID"]] = record
                 except NotFoundError as exc:
-                    LOGGER.warning("messages of list %s: skipping a window: %s", list_id, exc)
+                    self._skip(f"messages of ListID {list_id}", exc)
             self._messages = {list_id: sorted(by_id.values(), key=lambda m: (m["SendDate"], m["MsgID"]))
                               for list_id, by_id in index.items()}
         return self._messages
@@ -300,16 +328,23 @@ class Sync:
 
     def _fetch_window(self, unit) -> Iterator[list[dict]]:
         list_id, (low, high) = unit
-        items = self.client.items(STREAMS_BY_NAME["messages"].operation, ListID=list_id,
-                                  IncludeTestMessages=self.config.include_test_messages,
-                                  **self._request_range(low, high))
-        if len(items) >= WINDOW_SPLIT_AT and high - low > 2 * REQUEST_MARGIN:
-            # So many messages in one reply may be a cap we do not know of: ask again in halves.
-            middle = low + (high - low) / 2
-            LOGGER.info("list %s: %d messages in one window, splitting it", list_id, len(items))
-            for half in ((low, middle), (middle, high)):
-                yield from self._fetch_window((list_id, half))
-            return
+        page = self.client.request(STREAMS_BY_NAME["messages"].operation, ListID=list_id,
+                                   IncludeTestMessages=self.config.include_test_messages,
+                                   **self._request_range(low, high))
+        items = page.items
+        if page.slots >= WINDOW_SPLIT_AT:
+            if high - low > 2 * REQUEST_MARGIN:
+                # So many messages in one reply may be a cap we do not know of: ask again in halves.
+                middle = low + (high - low) / 2
+                LOGGER.info("list %s: %d messages in one window, splitting it", list_id, page.slots)
+                for half in ((low, middle), (middle, high)):
+                    yield from self._fetch_window((list_id, half))
+                return
+            # The request already spans its smallest useful width (the window plus a day each side).
+            window = f"messages of ListID {list_id} sent {format_utc(low)} to {format_utc(high)}"
+            LOGGER.warning("%s: %d messages in one reply of a window that cannot be split further; Listrak may "
+                           "cap such replies, so some messages may be missing", window, page.slots)
+            self.uncertain.append(f"{window} ({page.slots} messages)")
         shape = self.shapers["messages"].shape
         low_text, high_text = format_utc(low), format_utc(high)
         # Windows never overlap: a message sent exactly on a boundary belongs to the later window.

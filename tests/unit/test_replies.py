@@ -9,8 +9,8 @@ import yaml
 
 from tap_listrak.client import ListrakClient
 from tap_listrak.config import parse_config
-from tap_listrak.errors import AuthenticationError, ProtocolError, RetryableError
-from tap_listrak.replies import parse_envelope
+from tap_listrak.errors import AuthenticationError, IPNotAuthorizedError, NotFoundError, ProtocolError, RetryableError
+from tap_listrak.replies import redact
 from tap_listrak.streams import STREAMS
 from tap_listrak.transform import DateReader, RecordShaper
 from tests.zeep_reference import zeep_items
@@ -86,7 +86,7 @@ def test_lxml_reading_equals_zeep_reading(client, stream):
 
 def _assert_both_readings_equal(client, stream, body: bytes) -> None:
     """The tap's records equal zeep's, after shaping, but for the intended differences."""
-    ours = client.readers[stream.operation].items(parse_envelope(body, 200))
+    ours = client.readers[stream.operation].read([body], 200).items
     reference = zeep_items(client.zeep, stream.operation, body)
     # zeep reads a nil array item as an item of Nones; the tap drops it.
     reference = [item for item in reference if any(v not in (None, []) for v in item.values())]
@@ -124,25 +124,125 @@ ENVELOPE = ('<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope
     (ENVELOPE.format("<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Server was unable to process "
                      "request. ---&gt; Timeout expired</faultstring></soap:Fault>").encode(), 500, RetryableError),
 ])
-def test_reply_classification(body, status, error):
+def test_reply_classification(client, body, status, error):
     with pytest.raises(error):
-        parse_envelope(body, status)
+        _read(client, body, status)
 
 
-def test_entity_expansion_and_external_entities_are_refused():
+def _read(client, body: bytes, status: int, operation="ReportRangeMessageContactOpen", chunk=64 * 1024, **kw):
+    chunks = [body[i:i + chunk] for i in range(0, len(body), chunk)]
+    return client.readers[operation].read(chunks, status, **kw)
+
+
+def test_entity_expansion_and_external_entities_are_refused(client):
     bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">'
             b'<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
             + ENVELOPE.format("<x>&lol2;&xxe;</x>").encode())
     with pytest.raises(ProtocolError, match="DTD"):
-        parse_envelope(bomb, 200)
+        _read(client, bomb, 200)
 
 
-def test_fault_text_is_redacted():
+def test_fault_text_is_redacted(client):
     body = ENVELOPE.format("<soap:Fault><faultcode>soap:Client</faultcode><faultstring>[InvalidLogonAttempt] "
                            "user s3cret-user</faultstring></soap:Fault>").encode()
     with pytest.raises(AuthenticationError) as caught:
-        parse_envelope(body, 500, ("s3cret-user",))
+        _read(client, body, 500, secrets=("s3cret-user",))
     assert "s3cret-user" not in str(caught.value)
+
+
+def _fault(text: str) -> bytes:
+    return ENVELOPE.format(f"<soap:Fault><faultcode>soap:Server</faultcode><faultstring>Server was unable to "
+                           f"process request. ---&gt; {text}</faultstring><detail>{text}</detail></soap:Fault>"
+                           ).encode()
+
+
+@pytest.mark.parametrize("text,error", [
+    ("404 - File or directory not found.", NotFoundError),
+    ("Transaction (Process ID 404) was deadlocked on lock resources with another process and has been chosen "
+     "as the deadlock victim. Rerun the transaction.", RetryableError),
+    ("Error 404 while reading page 404", RetryableError),
+    ("HTTP 404.0 - Not Found", RetryableError),
+    ("[InvalidLogonAttempt] Invalid login attempt.", AuthenticationError),
+    ("[LoginAttemptsExceeded] Login attempts exceeded. The account is locked.", AuthenticationError),
+    ("[ProhibitedIPAddress] The IP address 10.1.2.3 is not authorized to access the API.", IPNotAuthorizedError),
+    ("SomethingInvalidLogonAttempts happened", RetryableError),
+    ("An unknown error occurred.", RetryableError),
+])
+def test_faults_are_classified_by_listraks_exact_forms(client, text, error):
+    with pytest.raises(error) as caught:
+        _read(client, _fault(text), 500)
+    assert type(caught.value) is error
+
+
+def _page(operation_item: str, items: list[str]) -> bytes:
+    inner = "".join(items)
+    return ENVELOPE.format("<ReportRangeMessageContactOpenResponse xmlns='http://webservices.listrak.com/v31/'>"
+                           f"<ReportRangeMessageContactOpenResult>{inner}</ReportRangeMessageContactOpenResult>"
+                           "</ReportRangeMessageContactOpenResponse>").encode()
+
+
+NIL = "<WSContactOpen xsi:nil='true' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'/>"
+
+
+def _open(n: int) -> str:
+    return (f"<WSContactOpen><ContactID>{n}</ContactID><EmailAddress>c{n}@example.com</EmailAddress>"
+            f"<OpenDate>2024-01-0{n % 9 + 1}T10:00:00</OpenDate></WSContactOpen>")
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64 * 1024])
+def test_a_reply_read_in_any_chunks_gives_the_same_items_and_counts_nil_slots(client, chunk):
+    body = _page("WSContactOpen", [_open(1), NIL, _open(2), NIL, _open(3)])
+    page = _read(client, body, 200, chunk=chunk)
+    assert page.slots == 5
+    assert [item["ContactID"] for item in page.items] == ["1", "2", "3"]
+
+
+def test_a_page_of_nil_slots_only_is_not_empty(client):
+    page = _read(client, _page("WSContactOpen", [NIL, NIL]), 200)
+    assert page.slots == 2 and page.items == []
+    empty = _read(client, _page("WSContactOpen", []), 200)
+    assert empty.slots == 0 and empty.items == []
+
+
+def test_a_foreign_element_among_the_items_is_a_protocol_error(client):
+    with pytest.raises(ProtocolError, match="unexpected Surprise"):
+        _read(client, _page("WSContactOpen", [_open(1), "<Surprise/>", _open(2)]), 200)
+    with pytest.raises(ProtocolError, match="unexpected Surprise"):
+        _read(client, _page("WSContactOpen", [_open(1), "<Surprise/>"]), 200)
+
+
+def test_a_reply_past_the_size_limit_is_refused_without_reading_on(client):
+    sent = []
+
+    def endless():
+        yield _page("WSContactOpen", ["@"]).split(b"@")[0]
+        while True:
+            sent.append(1)
+            yield b"<WSContactOpen><ContactID>1</ContactID></WSContactOpen>" * 1000
+
+    with pytest.raises(ProtocolError, match="passed 1 MB"):
+        client.readers["ReportRangeMessageContactOpen"].read(endless(), 200, max_bytes=1 << 20)
+    assert len(sent) < 30
+
+
+def test_a_single_huge_value_is_refused(client):
+    def flood():
+        yield _page("WSContactOpen", ["@"]).split(b"@")[0] + b"<WSContactOpen><EmailAddress>"
+        for _ in range(40):
+            yield b"x" * (1 << 20)
+
+    with pytest.raises(ProtocolError, match="over 10 MB"):
+        client.readers["ReportRangeMessageContactOpen"].read(flood(), 200)
+
+
+@pytest.mark.parametrize("secrets,text,expected", [
+    (("u", "p"), "Retrying (attempt 2): truncated reply from u at p", "Retrying (attempt 2): truncated reply from *** at ***"),
+    (("api-user", "hunter2"), "login api-user/hunter2 refused; hunter22 is another", "login ***/*** refused; hunter22 is another"),
+    (("p@ss!",), "password=p@ss! was sent", "password=*** was sent"),
+    (("s3cret",), "xs3cret s3cret", "xs3cret ***"),
+])
+def test_redaction_replaces_whole_occurrences_only(secrets, text, expected):
+    assert redact(text, secrets) == expected
 
 
 def _emulator_bodies(emulator):

@@ -44,7 +44,7 @@ def test_no_state_or_an_empty_one():
     for raw in (None, {}):
         state = State(raw)
         assert state.value == {"bookmarks": {}, "currently_syncing": None}
-        assert state.progress("lists", START, END) is None and state.resumable_end(START) is None
+        assert state.progress("lists", START, END) is None and state.resumable_end(START, {"lists"}) is None
 
 
 @pytest.mark.parametrize("raw, names", [
@@ -182,25 +182,32 @@ def test_written_state_reads_back():
     again = State(json.loads(json.dumps(state.value)))
     assert again.currently_syncing == "message_clicks"
     assert again.progress("message_clicks", START, END) == [3, "2024-02-01T00:00:00.000000Z", 44]
-    assert again.resumable_end(START) == END
+    assert again.resumable_end(START, {"message_clicks"}) == END
+    assert again.resumable_end(START, {"lists", "messages"}) is None   # not selected now: no trace
 
 
 # -- resuming ---------------------------------------------------------------------------------------
 def test_resumable_end_is_the_interrupted_runs_end():
     state = State(rich_state())
-    end = state.resumable_end(START)
+    end = state.resumable_end(START, {"message_opens"})
     assert end == END and end.tzinfo is not None
-    assert state.resumable_end(START + dt.timedelta(days=1)) is None
+    assert state.resumable_end(START + dt.timedelta(days=1), {"message_opens"}) is None
 
 
 def test_resumable_end_ignores_bookmarks_of_other_streams():
     # retired_stream's run_start matches but its run_end is not the tap's to read.
     raw = {"bookmarks": {"retired_stream": {"run_start": S, "run_end": "not a date"}}}
-    assert State(raw).resumable_end(START) is None
+    assert State(raw).resumable_end(START, {"retired_stream", "lists"}) is None
     raw = {"bookmarks": {"retired_stream": {"run_start": S, "run_end": 42}}}
-    assert State(raw).resumable_end(START) is None
+    assert State(raw).resumable_end(START, {"retired_stream", "lists"}) is None
 
 
 def test_resumable_end_needs_an_end():
     state = State({"bookmarks": {"lists": {"run_start": S}}})
-    assert state.resumable_end(START) is None
+    assert state.resumable_end(START, {"lists"}) is None
+
+
+def test_resumable_end_reads_only_streams_selected_now():
+    state = State(rich_state())
+    assert state.resumable_end(START, {"lists"}) == END          # lists finished in that window
+    assert state.resumable_end(START, {"messages", "subscribed_contacts"}) is None

@@ -3,11 +3,17 @@ Runs the real client against the emulator on a socket."""
 import datetime as dt
 import io
 import math
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 from tap_listrak import sync as sync_module
 from tap_listrak.catalog import selections_from_catalog
 from tap_listrak.client import ListrakClient
 from tap_listrak.config import parse_config
+from tap_listrak.errors import ProtocolError
 from tap_listrak.output import SingerWriter
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
@@ -20,7 +26,7 @@ def _client(emulator, **settings):
     return ListrakClient(parse_config(tap_config(emulator, START, **settings)))
 
 
-def test_page_size_is_learned_and_saves_the_empty_page(emulator_factory):
+def test_paging_ends_only_at_the_empty_page_and_learns_nothing(emulator_factory):
     emulator = emulator_factory(lists=2, messages_per_list=6, recipients=40, page_size=25, test_message_rate=0.3)
     client = _client(emulator)
     truth = emulator.truth("2022-01-01", include_test_messages=True)
@@ -36,18 +42,80 @@ def test_page_size_is_learned_and_saves_the_empty_page(emulator_factory):
         assert len(items) == sends[msg_id]
         return emulator.stats()["requests"]["ReportMessageContactSent"]
 
-    assert requests_for(small) == 2                 # size unknown: page 1, then the empty page 2
-    assert requests_for(large) == sends[large] // 25 + 1   # learns 25 on its way; the short page ends it
-    assert client.page_sizes == {"ReportMessageContactSent": 25}
-    assert requests_for(small) == 1                 # now a short first page is known to be the last
+    assert requests_for(small) == 2                            # page 1, then the empty page 2
+    assert requests_for(large) == math.ceil(sends[large] / 25) + 1   # a short last page does not end it
+    assert requests_for(small) == 2                            # no page size carried from one unit to another
 
 
-def test_an_unlearned_operation_pages_to_the_empty_page(emulator_factory):
-    emulator = emulator_factory(lists=1, empty_lists=0, messages_per_list=2, recipients=10, page_size=25)
-    client = _client(emulator)
-    msg_id = emulator.truth("2022-01-01")["messages"][0]["MsgID"]
-    assert len(list(client.pages("ReportMessageContactSent", MsgID=msg_id))) == 1
-    assert emulator.stats()["requests"]["ReportMessageContactSent"] == 2
+class _FixedServer(ThreadingHTTPServer):
+    """A SOAP endpoint whose reply to every Page is given by `reply(page)`."""
+
+    def __init__(self, reply):
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                page = int(re.search(rb"<ns0:Page>(\d+)</ns0:Page>", body).group(1))
+                data = reply(page)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/v31/IntegrationService.asmx"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def _sent_page(emails: list[str]) -> bytes:
+    items = "".join(f"<WSMessageRecipient><EmailAddress>{e}</EmailAddress></WSMessageRecipient>" for e in emails)
+    return ("<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'><soap:Body>"
+            "<ReportMessageContactSentResponse xmlns='http://webservices.listrak.com/v31/'>"
+            f"<ReportMessageContactSentResult>{items}</ReportMessageContactSentResult>"
+            "</ReportMessageContactSentResponse></soap:Body></soap:Envelope>").encode()
+
+
+def _fixed_client(server, **settings):
+    config = {"username": "u1", "password": "p1", "start_date": START, "endpoint_url": server.url,
+              "backoff_max_tries": 1, **settings}
+    return ListrakClient(parse_config(config))
+
+
+def test_an_endpoint_that_ignores_page_is_a_protocol_error():
+    server = _FixedServer(lambda page: _sent_page(["a@example.com", "b@example.com"]))
+    try:
+        with pytest.raises(ProtocolError, match="identical to page 1"):
+            list(_fixed_client(server).pages("ReportMessageContactSent", MsgID=1))
+    finally:
+        server.shutdown()
+
+
+def test_a_unit_without_an_empty_page_stops_at_max_pages():
+    server = _FixedServer(lambda page: _sent_page([f"{page}@example.com"]))
+    try:
+        client = _fixed_client(server, max_pages=7)
+        with pytest.raises(ProtocolError, match="ReportMessageContactSent returned 7 pages without an empty one"):
+            list(client.pages("ReportMessageContactSent", MsgID=1))
+        assert client.requests_by_operation["ReportMessageContactSent"] == 7
+    finally:
+        server.shutdown()
+
+
+def test_short_pages_and_pages_of_nil_slots_do_not_end_a_unit():
+    nil = "<WSMessageRecipient xsi:nil='true' xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance'/>"
+    pages = {1: _sent_page(["a@example.com"]), 2: _sent_page([]).replace(b"</ReportMessageContactSentResult>",
+                                                                        (nil * 3).encode() + b"</ReportMessageContactSentResult>"),
+             3: _sent_page(["c@example.com", "d@example.com"])}
+    server = _FixedServer(lambda page: pages.get(page, _sent_page([])))
+    try:
+        got = [item["EmailAddress"] for page in _fixed_client(server).pages("ReportMessageContactSent", MsgID=1)
+               for item in page]
+        assert got == ["a@example.com", "c@example.com", "d@example.com"]
+    finally:
+        server.shutdown()
 
 
 def test_a_crowded_window_is_asked_again_in_halves(emulator_factory, monkeypatch):
