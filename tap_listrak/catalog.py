@@ -7,12 +7,20 @@ Selection rules (the Singer convention): a stream is selected by its `selected` 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from singer import metadata
 
 from tap_listrak.errors import CatalogError
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
-from tap_listrak.sync import Selection
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A selected stream and the fields to emit (None: all of them)."""
+    stream: Stream
+    fields: frozenset[str] | None
+    schema: dict
 
 
 def build_catalog() -> dict:
@@ -21,7 +29,7 @@ def build_catalog() -> dict:
 
 def _entry(stream: Stream) -> dict:
     schema = copy.deepcopy(stream.schema)
-    automatic = set(stream.key_properties) | ({stream.parent_key} if stream.parent_key else set())
+    automatic = _automatic_fields(stream)
     mdata = metadata.new()
     mdata = metadata.write(mdata, (), "table-key-properties", list(stream.key_properties))
     mdata = metadata.write(mdata, (), "forced-replication-method", "FULL_TABLE")
@@ -35,6 +43,10 @@ def _entry(stream: Stream) -> dict:
         mdata = metadata.write(mdata, breadcrumb, "selected-by-default", True)
     return {"tap_stream_id": stream.name, "stream": stream.name, "key_properties": list(stream.key_properties),
             "schema": schema, "metadata": metadata.to_list(mdata)}
+
+
+def _automatic_fields(stream: Stream) -> set[str]:
+    return set(stream.key_properties) | ({stream.added_field} if stream.added_field else set())
 
 
 def default_selections() -> list[Selection]:
@@ -77,7 +89,7 @@ def _selection(stream: Stream, entry: dict) -> Selection | None:
         if field not in known:
             raise CatalogError(f"catalog schema of stream {stream.name!r} has field {field!r}, which the tap does "
                                "not have: regenerate the catalog with --discover")
-    automatic = set(stream.key_properties) | ({stream.parent_key} if stream.parent_key else set())
+    automatic = _automatic_fields(stream)
     deselected = {field for field in known if field not in automatic
                   and mdata.get(("properties", field), {}).get("selected") is False}
     fields = None if not deselected else frozenset(known) - deselected

@@ -8,20 +8,24 @@ Shape (keys the tap does not know, at any level, are carried over unchanged):
        "message_opens": {"run_start": S, "run_end": E, "position": [ListID, SendDate, MsgID]}}}
 
 A stream's `position` is the last unit (list, or message of a list) whose records were all
-written. Progress counts only for the same run window (run_start, run_end): a resumed run keeps
+written. A position counts only for the same run window (run_start, run_end): a resumed run keeps
 the interrupted run's end, so its walk covers the same messages in the same order. A run that
-completes clears the progress, and the next run is a full one again (full-table replication).
+completes clears every position, and the next run is a full one again (full-table replication).
+`currently_syncing` is read and written with singer-python's helpers.
 """
 from __future__ import annotations
 
 import copy
 import datetime as dt
 
+import singer
+
 from tap_listrak.errors import StateError
 from tap_listrak.streams import STREAMS_BY_NAME
 from tap_listrak.transform import format_utc
 
-PROGRESS_KEYS = ("run_start", "run_end", "position", "complete")
+RUN_KEYS = ("run_start", "run_end", "position", "complete")
+COMPLETE = "complete"
 
 
 class State:
@@ -34,7 +38,7 @@ class State:
     # -- reading ----------------------------------------------------------------------------------
     @property
     def currently_syncing(self) -> str | None:
-        return self.value.get("currently_syncing")
+        return singer.get_currently_syncing(self.value)
 
     def resumable_end(self, run_start: dt.datetime, selected: set[str]) -> dt.datetime | None:
         """The end of the interrupted run to go on with, if a stream selected now holds one for this
@@ -48,20 +52,20 @@ class State:
                     tzinfo=dt.timezone.utc)
         return None
 
-    def progress(self, stream: str, run_start: dt.datetime, run_end: dt.datetime):
-        """'complete', a position list, or None (start from the beginning)."""
+    def position(self, stream: str, run_start: dt.datetime, run_end: dt.datetime):
+        """COMPLETE, a position list, or None (start from the beginning)."""
         bookmark = self.value["bookmarks"].get(stream)
         if not isinstance(bookmark, dict):
             return None
         if bookmark.get("run_start") != format_utc(run_start) or bookmark.get("run_end") != format_utc(run_end):
             return None
         if bookmark.get("complete"):
-            return "complete"
+            return COMPLETE
         return bookmark.get("position")
 
     # -- writing ----------------------------------------------------------------------------------
     def set_syncing(self, stream: str | None) -> None:
-        self.value["currently_syncing"] = stream
+        singer.set_currently_syncing(self.value, stream)
 
     def set_position(self, stream: str, run_start, run_end, position: list) -> None:
         self._bookmark(stream, run_start, run_end).update(position=position)
@@ -71,14 +75,14 @@ class State:
         bookmark.pop("position", None)
         bookmark["complete"] = True
 
-    def clear_progress(self) -> None:
-        """After a complete run: no progress left, unknown keys kept."""
+    def clear_positions(self) -> None:
+        """After a complete run: no position left, unknown keys kept."""
         self.value["currently_syncing"] = None
         bookmarks = self.value["bookmarks"]
         for name in list(bookmarks):
             bookmark = bookmarks[name]
             if name in STREAMS_BY_NAME and isinstance(bookmark, dict):
-                for key in PROGRESS_KEYS:
+                for key in RUN_KEYS:
                     bookmark.pop(key, None)
                 if not bookmark:
                     del bookmarks[name]
@@ -87,7 +91,7 @@ class State:
         bookmark = self.value["bookmarks"].setdefault(stream, {})
         start, end = format_utc(run_start), format_utc(run_end)
         if bookmark.get("run_start") != start or bookmark.get("run_end") != end:
-            for key in PROGRESS_KEYS:
+            for key in RUN_KEYS:
                 bookmark.pop(key, None)
         bookmark.update(run_start=start, run_end=end)
         return bookmark

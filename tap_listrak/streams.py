@@ -1,6 +1,23 @@
-"""The nine streams, declared once: what each reads, from which parent, keyed on what.
+"""The streams, declared once: what each reads, from which parent, keyed on what.
 
-Everything else (schemas, metadata, the sync walk, the tests' expectations) follows this table.
+Everything else (schemas, metadata, the sync plan, the tests' expectations) follows this table;
+adding a stream is one entry here, its schema in `schemas/`, and its item type in the WSDL.
+
+How to read an entry:
+- `parent`: the stream whose records this one is read by (one unit per parent record); None: the
+  account itself.
+- `parent_field`: the parent record's field sent in the request, and added to each record unless
+  the item type carries it (`adds_parent_field`).
+- `params`: what the request carries besides `parent_field`: RANGE (StartDate/EndDate of the run,
+  widened by a day), PAGE (paged until an empty page), TEST_MESSAGES (IncludeTestMessages).
+- `unit`: EACH (one unit per parent record, or one for the account), WINDOW (per parent record and
+  `interval_days` window; crowded windows are asked again in halves).
+- `event_date`: the field that start_date and the run's end bound; records outside are dropped.
+- `walks_lookback`: children of messages that read the messages sent in the lookback before
+  start_date too (an event may come long after its send).
+- `order_key`: for a stream that other streams hang off, the fields ordering its records; a unit's
+  position in the state is its parent record's order key.
+- `collected`: read whole before its children and emitted from memory (small parents).
 """
 from __future__ import annotations
 
@@ -9,19 +26,39 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+RANGE, PAGE, TEST_MESSAGES = "range", "page", "test_messages"
+EACH, WINDOW = "each", "window"
+
 
 @dataclass(frozen=True)
 class Stream:
     name: str
-    operation: str           # Listrak operation that returns this stream's items
-    item_type: str           # WSDL type of one item
+    operation: str                   # Listrak operation that returns this stream's items
+    item_type: str                   # WSDL type of one item
     key_properties: tuple[str, ...]
-    parent: str | None       # stream whose records give the IDs this stream is read by
-    parent_key: str | None   # field added to each record from the parent (MsgID or ListID)
-    event_date: str | None   # field that start_date and the run's end bound
-    paged: bool
-    date_ranged: bool        # the operation takes StartDate/EndDate
-    selected_by_default: bool
+    parent: str | None = None
+    parent_field: str | None = None
+    adds_parent_field: bool = True   # False: the item type carries parent_field itself
+    params: tuple[str, ...] = ()
+    unit: str = EACH
+    event_date: str | None = None
+    walks_lookback: bool = False
+    order_key: tuple[str, ...] = ()
+    collected: bool = False
+    selected_by_default: bool = False
+
+    @property
+    def added_field(self) -> str | None:
+        """The parent's field added to each record (and always emitted)."""
+        return self.parent_field if self.adds_parent_field else None
+
+    @property
+    def paged(self) -> bool:
+        return PAGE in self.params
+
+    @property
+    def date_ranged(self) -> bool:
+        return RANGE in self.params
 
     @property
     def schema(self) -> dict:
@@ -38,31 +75,35 @@ class Stream:
         return _fields_where(self.name, lambda spec: "number" in spec.get("type", ()))
 
 
-def _event(name, operation, item_type, keys, event_date):
-    return Stream(name, operation, item_type, ("MsgID", "EmailAddress") + keys, "messages", "MsgID",
-                  event_date, paged=True, date_ranged=True, selected_by_default=False)
+def _message_events(name: str, operation: str, item_type: str, event_date: str, *keys: str) -> Stream:
+    return Stream(name, operation, item_type, ("MsgID", "EmailAddress", event_date) + keys, parent="messages",
+                  parent_field="MsgID", params=(RANGE, PAGE), event_date=event_date, walks_lookback=True)
 
 
-# Sync order: parents before children; the six message_* streams in the published order.
+# Sync order: parents before children; the message_* streams in the published order.
 STREAMS: tuple[Stream, ...] = (
-    Stream("lists", "GetContactListCollection", "WSContactList", ("ListID",), None, None, None,
-           paged=False, date_ranged=False, selected_by_default=True),
-    Stream("messages", "ReportListMessageActivity", "WSMessageActivity", ("MsgID",), "lists", None, "SendDate",
-           paged=False, date_ranged=True, selected_by_default=True),
+    Stream("lists", "GetContactListCollection", "WSContactList", ("ListID",), order_key=("ListID",),
+           collected=True, selected_by_default=True),
+    Stream("messages", "ReportListMessageActivity", "WSMessageActivity", ("MsgID",), parent="lists",
+           parent_field="ListID", adds_parent_field=False, params=(RANGE, TEST_MESSAGES), unit=WINDOW,
+           event_date="SendDate", order_key=("ListID", "SendDate", "MsgID"), collected=True, selected_by_default=True),
+    # Sends happen at the send date: only messages sent since start_date have sends in range.
     Stream("message_sends", "ReportMessageContactSent", "WSMessageRecipient", ("MsgID", "EmailAddress"),
-           "messages", "MsgID", None, paged=True, date_ranged=False, selected_by_default=False),
-    _event("message_opens", "ReportRangeMessageContactOpen", "WSContactOpen", ("OpenDate",), "OpenDate"),
-    _event("message_clicks", "ReportRangeMessageContactClick", "WSContactClick", ("ClickDate", "LinkUrl"),
-           "ClickDate"),
-    _event("message_reads", "ReportRangeMessageContactRead", "WSContactRead", ("ReadDate",), "ReadDate"),
-    _event("message_unsubs", "ReportRangeMessageContactRemoval", "WSContactRemovalInfo", ("RemovalDate",),
-           "RemovalDate"),
-    _event("message_bounces", "ReportRangeMessageContactBounces", "WSContactBounce", ("BounceDate",), "BounceDate"),
+           parent="messages", parent_field="MsgID", params=(PAGE,)),
+    _message_events("message_opens", "ReportRangeMessageContactOpen", "WSContactOpen", "OpenDate"),
+    _message_events("message_clicks", "ReportRangeMessageContactClick", "WSContactClick", "ClickDate", "LinkUrl"),
+    _message_events("message_reads", "ReportRangeMessageContactRead", "WSContactRead", "ReadDate"),
+    _message_events("message_unsubs", "ReportRangeMessageContactRemoval", "WSContactRemovalInfo", "RemovalDate"),
+    _message_events("message_bounces", "ReportRangeMessageContactBounces", "WSContactBounce", "BounceDate"),
     Stream("subscribed_contacts", "ReportRangeSubscribedContacts", "WSContactSubscriptionInfo",
-           ("ContactID", "ListID"), "lists", "ListID", "AdditionDate", paged=True, date_ranged=True,
-           selected_by_default=True),
+           ("ContactID", "ListID"), parent="lists", parent_field="ListID", params=(RANGE, PAGE),
+           event_date="AdditionDate", selected_by_default=True),
 )
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}
+
+
+def children_of(name: str) -> tuple[Stream, ...]:
+    return tuple(stream for stream in STREAMS if stream.parent == name)
 
 
 @cache

@@ -60,7 +60,7 @@ def test_a_window_too_crowded_to_split_is_warned_about_and_counted(emulator_fact
     warnings = [line for line in run.stderr.splitlines() if "cannot be split further" in line]
     assert warnings
     for warning in warnings:
-        found = re.search(r"ListID 5001 sent 2024-0\d-\d\dT[\d:.]+Z to 2024-0\d-\d\dT[\d:.]+Z: (\d+) messages", warning)
+        found = re.search(r"ListID 5001 sent 2024-0\d-\d\dT[\d:.]+Z to 2024-0\d-\d\dT[\d:.]+Z: (\d+) items", warning)
         assert found and int(found.group(1)) >= 500, warning
     (summary,) = _summary_lines(run.stderr, "possibly incomplete")
     assert f"{len(warnings)} unit" in summary and "ListID 5001" in summary

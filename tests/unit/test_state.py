@@ -44,7 +44,7 @@ def test_no_state_or_an_empty_one():
     for raw in (None, {}):
         state = State(raw)
         assert state.value == {"bookmarks": {}, "currently_syncing": None}
-        assert state.progress("lists", START, END) is None and state.resumable_end(START, {"lists"}) is None
+        assert state.position("lists", START, END) is None and state.resumable_end(START, {"lists"}) is None
 
 
 @pytest.mark.parametrize("raw, names", [
@@ -90,7 +90,7 @@ def test_the_input_is_not_changed():
     state = State(raw)
     state.set_position("message_opens", START, OTHER_END, [1])
     state.set_complete("message_bounces", START, END)
-    state.clear_progress()
+    state.clear_positions()
     assert raw == before
 
 
@@ -112,7 +112,7 @@ def test_unknown_keys_survive_a_new_window():
     state.set_position("lists", START, OTHER_END, [5])   # the old window's "complete" must not count any more
     assert state.value["bookmarks"]["lists"] == {"run_start": S, "run_end": "2024-06-02T00:00:00.000000Z",
                                                  "position": [5]}
-    assert state.progress("lists", START, OTHER_END) == [5]
+    assert state.position("lists", START, OTHER_END) == [5]
     untouched = rich_state()
     for name in ("retired_stream", "another_tap_stream", "message_bounces"):
         assert state.value["bookmarks"][name] == untouched["bookmarks"][name]
@@ -127,9 +127,9 @@ def test_unknown_keys_survive_set_complete():
     assert state.value["written_by"] == {"tool": "meltano", "run": 17}
 
 
-def test_clear_progress_drops_only_progress():
+def test_clear_positions_drops_only_positions():
     state = State(rich_state())
-    state.clear_progress()
+    state.clear_positions()
     untouched = rich_state()
     assert state.value == {
         "currently_syncing": None,
@@ -147,31 +147,31 @@ def test_clear_progress_drops_only_progress():
 # -- progress ---------------------------------------------------------------------------------------
 def test_progress_counts_only_for_the_same_window():
     state = State(rich_state())
-    assert state.progress("message_opens", START, END) == [12, "2024-02-01T00:00:00.000000Z", 900]
-    assert state.progress("lists", START, END) == "complete"
-    assert state.progress("message_opens", START, OTHER_END) is None
-    assert state.progress("message_opens", START + dt.timedelta(microseconds=1), END) is None
-    assert state.progress("messages", START, END) is None          # no bookmark
-    assert state.progress("retired_stream", START, END) is None    # not ours
+    assert state.position("message_opens", START, END) == [12, "2024-02-01T00:00:00.000000Z", 900]
+    assert state.position("lists", START, END) == "complete"
+    assert state.position("message_opens", START, OTHER_END) is None
+    assert state.position("message_opens", START + dt.timedelta(microseconds=1), END) is None
+    assert state.position("messages", START, END) is None          # no bookmark
+    assert state.position("retired_stream", START, END) is None    # not ours
 
 
 def test_progress_compares_instants_in_any_offset():
     state = State(rich_state())
     eastern = dt.timezone(dt.timedelta(hours=-5))
-    assert state.progress("lists", START.astimezone(eastern), END.astimezone(eastern)) == "complete"
+    assert state.position("lists", START.astimezone(eastern), END.astimezone(eastern)) == "complete"
 
 
 def test_progress_after_writing():
     state = State()
     state.set_position("subscribed_contacts", START, END, [7])
-    assert state.progress("subscribed_contacts", START, END) == [7]
+    assert state.position("subscribed_contacts", START, END) == [7]
     state.set_position("subscribed_contacts", START, END, [9])
-    assert state.progress("subscribed_contacts", START, END) == [9]
+    assert state.position("subscribed_contacts", START, END) == [9]
     state.set_complete("subscribed_contacts", START, END)
-    assert state.progress("subscribed_contacts", START, END) == "complete"
+    assert state.position("subscribed_contacts", START, END) == "complete"
     assert "position" not in state.value["bookmarks"]["subscribed_contacts"]
-    state.clear_progress()
-    assert state.progress("subscribed_contacts", START, END) is None
+    state.clear_positions()
+    assert state.position("subscribed_contacts", START, END) is None
     assert state.value == {"bookmarks": {}, "currently_syncing": None}
 
 
@@ -181,7 +181,7 @@ def test_written_state_reads_back():
     state.set_position("message_clicks", START, END, [3, "2024-02-01T00:00:00.000000Z", 44])
     again = State(json.loads(json.dumps(state.value)))
     assert again.currently_syncing == "message_clicks"
-    assert again.progress("message_clicks", START, END) == [3, "2024-02-01T00:00:00.000000Z", 44]
+    assert again.position("message_clicks", START, END) == [3, "2024-02-01T00:00:00.000000Z", 44]
     assert again.resumable_end(START, {"message_clicks"}) == END
     assert again.resumable_end(START, {"lists", "messages"}) is None   # not selected now: no trace
 

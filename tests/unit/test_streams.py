@@ -59,17 +59,31 @@ def test_parents_come_before_their_children():
 @pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.name)
 def test_schema_holds_the_item_fields_keys_and_parent_key(stream):
     properties = stream.schema["properties"]
-    expected = set(ITEM_FIELDS[stream.name]) | ({stream.parent_key} if stream.parent_key else set())
+    expected = set(ITEM_FIELDS[stream.name]) | ({stream.added_field} if stream.added_field else set())
     assert set(properties) == expected
     assert set(stream.key_properties) <= set(properties)
     assert stream.schema.get("additionalProperties") is False
 
 
-def test_parent_keys():
-    assert {s.name: s.parent_key for s in STREAMS if s.parent_key} == {
+def test_parent_fields():
+    assert {s.name: s.added_field for s in STREAMS if s.added_field} == {
         **{name: "MsgID" for name in OPERATIONS if name.startswith("message_")}, "subscribed_contacts": "ListID"}
-    assert STREAMS_BY_NAME["messages"].parent == "lists" and STREAMS_BY_NAME["messages"].parent_key is None
+    messages = STREAMS_BY_NAME["messages"]
+    assert messages.parent == "lists" and messages.parent_field == "ListID" and messages.added_field is None
     assert STREAMS_BY_NAME["lists"].parent is None
+
+
+def test_parents_declare_the_order_their_children_walk():
+    for stream in STREAMS:
+        if stream.parent:
+            parent = STREAMS_BY_NAME[stream.parent]
+            assert parent.order_key and stream.parent_field in parent.order_key, stream.name
+            assert set(parent.order_key) <= set(parent.schema["properties"])
+
+
+def test_event_streams_walk_the_lookback_and_sends_do_not():
+    assert {s.name for s in STREAMS if s.walks_lookback} == {
+        "message_opens", "message_clicks", "message_reads", "message_unsubs", "message_bounces"}
 
 
 @pytest.mark.parametrize("stream", STREAMS, ids=lambda s: s.name)
@@ -111,8 +125,8 @@ def test_paged_streams():
 def test_key_fields_are_required_types():
     # An integer parent key is always filled in by the tap: never null.
     for stream in STREAMS:
-        if stream.parent_key:
-            assert stream.schema["properties"][stream.parent_key]["type"] == "integer", stream.name
+        if stream.added_field:
+            assert stream.schema["properties"][stream.added_field]["type"] == "integer", stream.name
 
 
 def test_schemas_are_cached_but_each_stream_has_its_own():

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tap_listrak import parents as parents_module
 from tap_listrak import sync as sync_module
 from tap_listrak.catalog import selections_from_catalog
 from tap_listrak.client import ListrakClient
@@ -120,7 +121,7 @@ def test_short_pages_and_pages_of_nil_slots_do_not_end_a_unit():
 
 def test_a_crowded_window_is_asked_again_in_halves(emulator_factory, monkeypatch):
     emulator = emulator_factory(lists=2, messages_per_list=12, recipients=5, page_size=25)
-    monkeypatch.setattr(sync_module, "WINDOW_SPLIT_AT", 3)
+    monkeypatch.setattr(parents_module, "WINDOW_SPLIT_AT", 3)
     config = parse_config(tap_config(emulator, "2022-01-01", interval_days=4000, end_date="2026-06-01",
                                      max_workers=1))
     out = io.StringIO()

@@ -1,0 +1,114 @@
+"""The records of the collected streams (lists, messages): read once per run, kept in memory,
+shaped, in their order key's order. Every other stream hangs off them.
+
+A WINDOW stream (messages: ReportListMessageActivity has a date range but no paging and no
+published limit) is read per parent record and `interval_days` window; a reply of WINDOW_SPLIT_AT
+items or more may be a cap nobody documented, so the window is asked again in halves, and a
+window too small to split that is still that crowded is reported as possibly incomplete.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Iterator
+
+from tap_listrak.client import ListrakClient
+from tap_listrak.concurrency import ordered_pages
+from tap_listrak.config import Config
+from tap_listrak.errors import NotFoundError
+from tap_listrak.plan import REQUEST_MARGIN, RunWindow, request_params
+from tap_listrak.streams import STREAMS_BY_NAME, WINDOW, Stream
+from tap_listrak.transform import RecordShaper, format_utc
+
+LOGGER = logging.getLogger(__name__)
+# Splits cost only calls of one cheap operation, so the bar is low enough to catch a cap of 500
+# (GetMessageAnalyticsInformation's documented cap is 2,500).
+WINDOW_SPLIT_AT = 500
+
+
+class Parents:
+    def __init__(self, config: Config, client: ListrakClient, run: RunWindow, shapers: dict[str, RecordShaper]):
+        self.config = config
+        self.client = client
+        self.run = run
+        self.shapers = shapers
+        self._records: dict[str, list[dict]] = {}
+        self.skipped: list[str] = []    # parent records Listrak says no longer exist
+        self.uncertain: list[str] = []  # replies that may be capped
+
+    def records(self, stream: Stream, since: dt.datetime | None = None) -> list[dict]:
+        """The stream's records (sent since `since`, for a dated one), read on first use."""
+        if stream.name not in self._records:
+            self._records[stream.name] = self._read(stream, since or self.run.start)
+        return self._records[stream.name]
+
+    def _read(self, stream: Stream, since: dt.datetime) -> list[dict]:
+        if stream.parent is None:
+            records = self._restricted(stream, [self.shapers[stream.name].shape(item)
+                                                for item in self.client.items(stream.operation)])
+        else:
+            records = self._read_per_parent(stream, since)
+        return sorted(records, key=lambda record: [record[name] for name in stream.order_key])
+
+    def _restricted(self, stream: Stream, records: list[dict]) -> list[dict]:
+        """`list_ids` restricts the lists (the only root stream)."""
+        wanted = self.config.list_ids
+        if wanted is None:
+            return records
+        key = stream.order_key[0]
+        missing = sorted(wanted - {record[key] for record in records})
+        if missing:
+            LOGGER.warning("list_ids names ListIDs this user cannot see: %s (check list_ids and the user's list "
+                           "access in Listrak)", missing)
+        return [record for record in records if record[key] in wanted]
+
+    def _read_per_parent(self, stream: Stream, since: dt.datetime) -> list[dict]:
+        parent = STREAMS_BY_NAME[stream.parent]
+        windows = self.run.windows(since, self.config.interval_days) if stream.unit == WINDOW else [None]
+        units = [(record, window) for record in self.records(parent) for window in windows]
+        by_key: dict[tuple, dict] = {}
+
+        def fetch(unit) -> Iterator[list[dict]]:
+            record, window = unit
+            if window is None:
+                return self.client.pages(stream.operation, self._shape(stream),
+                                         **request_params(stream, record, self.run, self.config.include_test_messages))
+            return self._window(stream, record, *window)
+
+        for (record, _), pages in ordered_pages(units, fetch, self.config.max_workers):
+            try:
+                for page in pages:
+                    for item in page:
+                        by_key[tuple(item[name] for name in stream.key_properties)] = item
+            except NotFoundError as exc:
+                unit = f"{stream.name} of {stream.parent_field} {record[stream.parent_field]}"
+                LOGGER.warning("%s: skipped: %s", unit, exc)
+                self.skipped.append(unit)
+        return list(by_key.values())
+
+    def _shape(self, stream: Stream):
+        shape = self.shapers[stream.name].shape
+        return lambda items: [shape(item) for item in items]
+
+    def _window(self, stream: Stream, parent: dict, low: dt.datetime, high: dt.datetime) -> Iterator[list[dict]]:
+        params = request_params(stream, parent, self.run, self.config.include_test_messages, (low, high))
+        page = self.client.request(stream.operation, **params)
+        name = f"{stream.name} of {stream.parent_field} {parent[stream.parent_field]}"
+        if page.slots >= WINDOW_SPLIT_AT:
+            if high - low > 2 * REQUEST_MARGIN:
+                # So many items in one reply may be a cap we do not know of: ask again in halves.
+                middle = low + (high - low) / 2
+                LOGGER.info("%s: %d items in one window, splitting it", name, page.slots)
+                yield from self._window(stream, parent, low, middle)
+                yield from self._window(stream, parent, middle, high)
+                return
+            # The request already spans its smallest useful width (the window plus a day each side).
+            window = f"{name} sent {format_utc(low)} to {format_utc(high)}"
+            LOGGER.warning("%s: %d items in one reply of a window that cannot be split further; Listrak may cap "
+                           "such replies, so some may be missing", window, page.slots)
+            self.uncertain.append(f"{window} ({page.slots} items)")
+        shape, field = self.shapers[stream.name].shape, stream.event_date
+        low_text, high_text = format_utc(low), format_utc(high)
+        # Windows never overlap: a record dated exactly on a boundary belongs to the later window.
+        yield [record for record in map(shape, page.items)
+               if record[field] is not None and low_text <= record[field] < high_text]

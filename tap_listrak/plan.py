@@ -1,0 +1,151 @@
+"""The plan of a run: which streams go together, in which order, and the units each is read in.
+
+Pure: no request is made here. From the stream table, the selection, the state's positions and
+the parents' records, it derives an ordered list of units; `runner.py` runs them.
+
+- A unit is one request sequence (a parent record's report, paged to its end) or, for a stream
+  read whole beforehand (`collected`), that parent record's share of its records.
+- Units come in the parents' order (`order_key`), and a unit's state position is its parent
+  record's order key: after an interruption, the next run skips what was written before.
+- Every requested date range is widened by REQUEST_MARGIN, and records are kept only when their
+  own date lies in [start_date, end): whether Listrak's range ends are inclusive, and in which zone
+  it reads them, are undocumented, and this is right under every answer.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tap_listrak.catalog import Selection
+from tap_listrak.streams import RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
+from tap_listrak.transform import format_utc
+
+REQUEST_MARGIN = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """[start, end) of the run, and how requests name it: Listrak reads naive local times."""
+    start: dt.datetime
+    end: dt.datetime
+    lookback: dt.timedelta
+    to_listrak: Callable[[dt.datetime], dt.datetime]
+    start_text: str = field(init=False)
+    end_text: str = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "start_text", format_utc(self.start))
+        object.__setattr__(self, "end_text", format_utc(self.end))
+
+    def walk_start(self, stream: Stream) -> dt.datetime:
+        """Earliest send date of the parent messages a stream reads."""
+        return self.start - self.lookback if stream.walks_lookback else self.start
+
+    def request_range(self, low: dt.datetime, high: dt.datetime | None = None) -> dict:
+        high = high or self.end
+        return {"StartDate": self.to_listrak(low - REQUEST_MARGIN), "EndDate": self.to_listrak(high + REQUEST_MARGIN)}
+
+    def windows(self, low: dt.datetime, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
+        step, windows = dt.timedelta(days=days), []
+        while low < self.end:
+            windows.append((low, min(low + step, self.end)))
+            low = windows[-1][1]
+        return windows
+
+    def keeps(self, field_name: str | None) -> Callable[[dict], bool]:
+        """Whether a shaped record's own date lies in [start, end) (every record, without a date field)."""
+        if field_name is None:
+            return lambda record: True
+        low, high = self.start_text, self.end_text
+        # RFC 3339 UTC strings of one fixed width compare like the instants they name.
+        return lambda record: record[field_name] is not None and low <= record[field_name] < high
+
+
+@dataclass(frozen=True)
+class Unit:
+    selection: Selection
+    position: list | None           # the stream's state position once this unit is written
+    params: dict                    # request parameters, Page excepted
+    parent_value: object = None     # the parent's field added to each record
+    records: list | None = None     # a collected stream's records, already read and shaped
+
+    @property
+    def stream(self) -> Stream:
+        return self.selection.stream
+
+    def describe(self) -> str:
+        parent = self.stream.parent_field
+        return f"{self.stream.name} of {parent} {self.parent_value}" if parent else self.stream.name
+
+
+def groups(selections: list[Selection], interrupted: str | None) -> list[list[Selection]]:
+    """Parents before children; streamed siblings together (one walk over their parent keeps every
+    worker busy across them); the group interrupted by the last run goes first."""
+    result: list[list[Selection]] = []
+    by_name = {selection.stream.name: selection for selection in selections}
+    for stream in STREAMS:
+        selection = by_name.get(stream.name)
+        if selection is None:
+            continue
+        last = result[-1][0].stream if result else None
+        if last is not None and not stream.collected and not last.collected and last.parent == stream.parent:
+            result[-1].append(selection)
+        else:
+            result.append([selection])
+    first = next((group for group in result if interrupted in {s.stream.name for s in group}), None)
+    if first:
+        result.remove(first)
+        result.insert(0, first)
+    return result
+
+
+def request_params(stream: Stream, parent: dict | None, run: RunWindow, include_test_messages: bool,
+                   window: tuple[dt.datetime, dt.datetime] | None = None) -> dict:
+    params = {stream.parent_field: parent[stream.parent_field]} if stream.parent_field else {}
+    if RANGE in stream.params:
+        params.update(run.request_range(*window) if window else run.request_range(run.start))
+    if TEST_MESSAGES in stream.params:
+        params["IncludeTestMessages"] = include_test_messages
+    return params
+
+
+def order_key(parent: Stream, record: dict) -> list:
+    return [record[name] for name in parent.order_key]
+
+
+def units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
+          parent_records: list[dict], run: RunWindow, include_test_messages: bool,
+          collected: dict[str, list[dict]] | None = None) -> list[Unit]:
+    """The units of a group, parent record by parent record, each stream's after its position.
+
+    `collected`: for a collected stream, its records (shaped, in order), which its units then carry."""
+    if parent is None:  # the account: one unit, and no position short of "complete"
+        return [Unit(selection, None, request_params(selection.stream, None, run, include_test_messages),
+                     records=(collected or {}).get(selection.stream.name)) for selection in group]
+    shares = {name: _by_parent(records, STREAMS_BY_NAME[name].parent_field) for name, records in
+              (collected or {}).items()}
+    walk_starts = {s.stream.name: format_utc(run.walk_start(s.stream)) for s in group}
+    result = []
+    for record in parent_records:
+        key = order_key(parent, record)
+        for selection in group:
+            stream = selection.stream
+            position = positions[stream.name]
+            if position is not None and key <= position:
+                continue  # written before the last run was interrupted
+            if parent.event_date and record[parent.event_date] < walk_starts[stream.name]:
+                continue  # a message sent before the stream's walk start has nothing in range
+            value = record[stream.parent_field]
+            if stream.name in shares:
+                result.append(Unit(selection, key, {}, value, shares[stream.name].get(value, [])))
+            else:
+                result.append(Unit(selection, key, request_params(stream, record, run, include_test_messages), value))
+    return result
+
+
+def _by_parent(records: list[dict], parent_field: str) -> dict[object, list[dict]]:
+    shares: dict[object, list[dict]] = {}
+    for record in records:
+        shares.setdefault(record[parent_field], []).append(record)
+    return shares
