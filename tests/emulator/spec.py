@@ -16,6 +16,8 @@ OPERATIONS = (
     "ReportRangeMessageContactBounces",
     "ReportRangeSubscribedContacts",
 )
+# The operations that take a Page (GetContactListCollection and ReportListMessageActivity answer in one reply).
+PAGED_OPERATIONS = OPERATIONS[2:]
 
 FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle")
 # stall is left out of the default mix: it costs a client its whole timeout on every hit.
@@ -81,6 +83,11 @@ class ServerSpec:
     lockout_after: int = 0  # 0: never lock; N: the (N+1)th bad login locks the account
     prohibited_ip: bool = False
     page_size: int = 2500
+    page_sizes: tuple[str, ...] = ()  # "OP=N": page size N for operation OP instead of page_size
+    page_size_per_unit: bool = False  # each unit (MsgID/ListID + range) draws its size in [size/2, size]
+    page_jitter: int = 0  # each page holds between size - N and size slots
+    nil_slot_rate: float = 0.0  # share of page slots that hold an xsi:nil item instead of an entry
+    nil_only_page: int = 0  # page N of a unit is nil slots only when data follows (0: never)
     range_ends: str = "inclusive"
     event_date_format: str = "iso-fraction"
     empty_result: str = "element"
@@ -93,6 +100,12 @@ class ServerSpec:
     def __post_init__(self) -> None:
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
+        object.__setattr__(self, "page_sizes", tuple(self.page_sizes))
+        self.page_size_overrides()
+        if self.page_jitter < 0 or self.nil_only_page < 0:
+            raise ValueError("page_jitter and nil_only_page must be >= 0")
+        if not 0.0 <= self.nil_slot_rate < 1.0:
+            raise ValueError("nil_slot_rate must be within [0, 1) (for a page of nil slots only use nil_only_page)")
         _check_choice("range_ends", self.range_ends, RANGE_ENDS)
         _check_choice("event_date_format", self.event_date_format, EVENT_DATE_FORMATS)
         _check_choice("empty_result", self.empty_result, EMPTY_RESULT_FORMS)
@@ -107,6 +120,16 @@ class ServerSpec:
         object.__setattr__(self, "fault_on", tuple(self.fault_on))
         for rule in self.fault_on:
             parse_fault_on(rule)
+
+    def page_size_overrides(self) -> dict[str, int]:
+        sizes = {}
+        for entry in self.page_sizes:
+            op, _, n = entry.partition("=")
+            _check_choice("paged operation", op, PAGED_OPERATIONS)
+            if not n.isdigit() or int(n) < 1:
+                raise ValueError(f"page size entry {entry!r} is not OP=N with N >= 1")
+            sizes[op] = int(n)
+        return sizes
 
     def fault_rules(self) -> dict[tuple[str, int], str]:
         return dict(((op, n), kind) for op, n, kind in map(parse_fault_on, self.fault_on))
