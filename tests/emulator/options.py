@@ -93,7 +93,8 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
                       help=f"kinds drawn by --fault-rate, among {', '.join(FAULT_KINDS)} "
                            f"(default {','.join(DEFAULT_FAULT_KINDS)})")
     wire.add_argument("--fault-on", action="append", default=[], metavar="OP:N:KIND",
-                      help="the Nth (1-based) data call of operation OP gets fault KIND; repeatable")
+                      help="the Nth (1-based) authenticated data call of operation OP gets fault KIND; OP * counts "
+                           "the data calls of every operation in arrival order; repeatable")
     wire.add_argument("--stall-seconds", type=float, default=_S.stall_seconds,
                       help="how long a stall fault holds its reply (default %(default)s)")
 

@@ -42,6 +42,18 @@ PROHIBITED_IP = APP + "[ProhibitedIPAddress] The IP address {ip} is not authoriz
 THROTTLED = APP + "[RequestLimitExceeded] The request limit for this account has been exceeded. Please try again later."
 GENERIC_500 = (APP + "Timeout expired.  The timeout period elapsed prior to completion of the operation or the "
                "server is not responding.")
+# SQL Server's deadlock text: transient, yet it holds "404", the token of a vanished message.
+DEADLOCK_404 = (APP + "Transaction (Process ID 404) was deadlocked on lock resources with another process and has "
+                "been chosen as the deadlock victim. Rerun the transaction.")
+# Injected kinds answered by a soap:Server fault: kind -> (faultstring, detail).
+INJECTED_FAULTS = {
+    "fault500": (GENERIC_500, None),
+    "throttle": (THROTTLED, None),
+    "deadlock404": (DEADLOCK_404, DEADLOCK_404),
+    "auth": (INVALID_LOGON, None),
+    "locked": (LOGIN_EXCEEDED, None),
+}
+FATAL_KINDS = ("auth", "locked")
 
 
 @dataclass
@@ -51,6 +63,7 @@ class Reply:
     content_type: str = XML_TYPE
     mode: str = "send"  # send | drop (close mid-body) | truncate (already cut, length matches)
     stall: float = 0.0
+    seq: int = 0  # arrival number of the data call whose injected fault this reply carries (0: none)
 
 
 class Stats:
@@ -66,13 +79,31 @@ class Stats:
             self.soap_faults = Counter()
             self.in_flight = 0
             self.max_in_flight = 0
+            self.arrivals = 0  # SOAP POSTs
+            # First injected fault (of any kind; of a fatal kind): [arrival number, arrivals when sent].
+            self.first = {"injected": [None, None], "fatal": [None, None]}
 
     def count(self, counter: str, key: str, amount: int = 1) -> None:
         with self._lock:
             getattr(self, counter)[key] += amount
 
+    def injected_fault(self, kind: str, seq: int) -> None:
+        with self._lock:
+            self.injected[kind] += 1
+            for name in ("injected", "fatal") if kind in FATAL_KINDS else ("injected",):
+                if self.first[name][0] is None or seq < self.first[name][0]:
+                    self.first[name] = [seq, None]
+
+    def reply_sent(self, seq: int) -> None:
+        """The reply of data call `seq` left completely: calls arriving from now on come after it."""
+        with self._lock:
+            for entry in self.first.values():
+                if entry[0] == seq and entry[1] is None:
+                    entry[1] = self.arrivals
+
     def enter(self) -> None:
         with self._lock:
+            self.arrivals += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
@@ -92,7 +123,13 @@ class Stats:
                 "soap_faults": dict(self.soap_faults),
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
+                **self._first("injected"), **self._first("fatal"),
             }
+
+    def _first(self, name: str) -> dict:
+        seq, sent_at = self.first[name]
+        return {f"first_{name}_fault_at": seq,
+                f"requests_after_first_{name}_fault": None if sent_at is None else self.arrivals - sent_at}
 
 
 class Emulator:
@@ -162,17 +199,22 @@ class Emulator:
             self._authenticate(call, client_ip)
         except SoapError as refusal:
             return self._fault(refusal)
-        kind = self.faults.decide(op, call.key())
-        if kind is not None:
-            self.counters.count("injected", kind)
-            if kind == "fault500":
-                return self._fault(SoapError("Server", GENERIC_500, kind="Injected"))
-            if kind == "throttle":
-                return self._fault(SoapError("Server", THROTTLED, kind="Injected"))
-            if kind == "html503":
-                return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
+        kind, seq = self.faults.decide(op, call.key())
+        if kind is None:
+            return self._reply(op, call.params, kind)
+        self.counters.injected_fault(kind, seq)
+        reply = self._reply(op, call.params, kind)
+        reply.seq = seq  # so that the statistics learn when it was sent
+        return reply
+
+    def _reply(self, op: str, params: dict, kind: str | None) -> Reply:
+        if kind in INJECTED_FAULTS:
+            message, detail = INJECTED_FAULTS[kind]
+            return self._fault(SoapError("Server", message, kind="Injected", detail=detail))
+        if kind == "html503":
+            return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
         try:
-            text, records = self.service.call(op, call.params)
+            text, records = self.service.call(op, params)
             reply = Reply(200, text.encode("utf-8"))
             self.counters.count("records", op, records)
         except SoapError as refusal:
@@ -285,6 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
             if latency > 0:
                 emulator.stopping.wait(latency)
             self._write(reply)
+            if reply.seq:
+                emulator.counters.reply_sent(reply.seq)
         finally:
             emulator.counters.leave()
 

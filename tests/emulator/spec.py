@@ -19,8 +19,9 @@ OPERATIONS = (
 # The operations that take a Page (GetContactListCollection and ReportListMessageActivity answer in one reply).
 PAGED_OPERATIONS = OPERATIONS[2:]
 
-FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle")
-# stall is left out of the default mix: it costs a client its whole timeout on every hit.
+FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle", "deadlock404", "auth", "locked")
+# Left out of the default mix: stall costs a client its whole timeout on every hit; deadlock404 carries
+# "404" (which a client may take for a vanished message); auth and locked are fatal, not transient.
 DEFAULT_FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "throttle")
 RANGE_ENDS = ("inclusive", "exclusive", "start-exclusive", "end-exclusive")
 EVENT_DATE_FORMATS = ("iso", "iso-fraction", "us")
@@ -94,7 +95,7 @@ class ServerSpec:
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
-    fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP gets KIND
+    fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP (of any operation for *) gets KIND
     stall_seconds: float = 30.0
 
     def __post_init__(self) -> None:
@@ -141,7 +142,7 @@ def parse_fault_on(rule: str) -> tuple[str, int, str]:
         n_int = int(n)
     except ValueError:
         raise ValueError(f"fault rule {rule!r} is not OP:N:KIND") from None
-    _check_choice("operation", op, OPERATIONS)
+    _check_choice("operation", op, OPERATIONS + ("*",))
     _check_choice("fault kind", kind, FAULT_KINDS)
     if n_int < 1:
         raise ValueError(f"fault rule {rule!r}: N is 1-based")
