@@ -54,6 +54,9 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
                       help="messages listed by ReportListMessageActivity whose per-message calls answer the 404 fault")
     data.add_argument("--no-nil-items", dest="nil_items", action="store_false",
                       help="do not put xsi:nil items into arrays (by default a few arrays end with one)")
+    data.add_argument("--burst-messages", type=int, default=_D.burst_messages, metavar="N",
+                      help="N extra non-test messages in list 0, all sent at the same instant (09:00 local on the "
+                           "middle day of the send dates), numbered after every other message (default %(default)s)")
 
     wire = parser.add_argument_group("behaviour")
     wire.add_argument("--username", default=_S.username, help="accepted WSUser/UserName (default %(default)s)")
@@ -95,6 +98,9 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
     wire.add_argument("--fault-on", action="append", default=[], metavar="OP:N:KIND",
                       help="the Nth (1-based) authenticated data call of operation OP gets fault KIND; OP * counts "
                            "the data calls of every operation in arrival order; repeatable")
+    wire.add_argument("--activity-cap", type=int, default=_S.activity_cap, metavar="N",
+                      help="ReportListMessageActivity silently returns only the earliest N messages (by SendDate, "
+                           "then MsgID) of the requested range; 0 = no cap (default)")
     wire.add_argument("--stall-seconds", type=float, default=_S.stall_seconds,
                       help="how long a stall fault holds its reply (default %(default)s)")
 

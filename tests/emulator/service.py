@@ -110,6 +110,8 @@ class Service:
         include_tests = params["IncludeTestMessages"]
         messages = self.data.messages(list_index)
         items = [fragments[i] for i in range(lo, hi) if include_tests or not messages[i].is_test]
+        if self.spec.activity_cap:
+            del items[self.spec.activity_cap:]  # an undocumented cap: the rest is silently left out
         records = len(items)
         if items and self.data.nil_item_in_activity(list_index):
             items.append(wire.nil_item("WSMessageActivity"))

@@ -55,9 +55,11 @@ class DatasetSpec:
     timezone: str = "UTC"
     vanish_msg_ids: tuple[int, ...] = ()
     nil_items: bool = True  # sprinkle xsi:nil items into some arrays (the WSDL allows them)
+    burst_messages: int = 0  # extra non-test messages of list 0, all sent at one instant (see data.py)
 
     def __post_init__(self) -> None:
-        if self.lists < 0 or self.messages_per_list < 0 or self.recipients < 0 or self.subscribers_per_list < 0:
+        counts = (self.lists, self.messages_per_list, self.recipients, self.subscribers_per_list, self.burst_messages)
+        if min(counts) < 0:
             raise ValueError("counts must be >= 0")
         for name in ("open_rate", "click_rate", "read_rate", "unsub_rate", "bounce_rate", "test_message_rate"):
             value = getattr(self, name)
@@ -97,14 +99,15 @@ class ServerSpec:
     fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
     fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP (of any operation for *) gets KIND
     stall_seconds: float = 30.0
+    activity_cap: int = 0  # ReportListMessageActivity returns at most N messages, the earliest (0: no cap)
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
         object.__setattr__(self, "page_sizes", tuple(self.page_sizes))
         self.page_size_overrides()
-        if self.page_jitter < 0 or self.nil_only_page < 0:
-            raise ValueError("page_jitter and nil_only_page must be >= 0")
+        if min(self.page_jitter, self.nil_only_page, self.activity_cap) < 0:
+            raise ValueError("page_jitter, nil_only_page and activity_cap must be >= 0")
         if not 0.0 <= self.nil_slot_rate < 1.0:
             raise ValueError("nil_slot_rate must be within [0, 1) (for a page of nil slots only use nil_only_page)")
         _check_choice("range_ends", self.range_ends, RANGE_ENDS)
