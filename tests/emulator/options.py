@@ -101,6 +101,10 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
     wire.add_argument("--activity-cap", type=int, default=_S.activity_cap, metavar="N",
                       help="ReportListMessageActivity silently returns only the earliest N messages (by SendDate, "
                            "then MsgID) of the requested range; 0 = no cap (default)")
+    wire.add_argument("--flood-bytes", type=int, default=_S.flood_bytes, metavar="N",
+                      help="every authenticated data call answers HTTP 200 with a reply whose first item holds N "
+                           "bytes of text in one element, streamed in 1 MiB chunks with a matching Content-Length "
+                           "(no faults are drawn); 0 = off (default)")
     wire.add_argument("--stall-seconds", type=float, default=_S.stall_seconds,
                       help="how long a stall fault holds its reply (default %(default)s)")
 

@@ -2,7 +2,7 @@
 
 One thread per connection (ThreadingHTTPServer, keep-alive), so a stalled reply never holds up other
 clients. Every reply is written with one send and TCP_NODELAY, so no Nagle/delayed-ACK pause slows a
-benchmark. Nothing a client sends can stop the server: every failure becomes a reply.
+benchmark; only a flood (--flood-bytes) is streamed, chunk by chunk, so its size costs no memory. Nothing a client sends can stop the server: every failure becomes a reply.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from . import wire
@@ -64,6 +65,8 @@ class Reply:
     mode: str = "send"  # send | drop (close mid-body) | truncate (already cut, length matches)
     stall: float = 0.0
     seq: int = 0  # arrival number of the data call whose injected fault this reply carries (0: none)
+    stream: Iterator[bytes] | None = None  # the body in chunks (then body is unused and length declared)
+    length: int = 0
 
 
 class Stats:
@@ -80,6 +83,7 @@ class Stats:
             self.in_flight = 0
             self.max_in_flight = 0
             self.arrivals = 0  # SOAP POSTs
+            self.flood_bytes_sent = 0
             # First injected fault (of any kind; of a fatal kind): [arrival number, arrivals when sent].
             self.first = {"injected": [None, None], "fatal": [None, None]}
 
@@ -95,11 +99,16 @@ class Stats:
                     self.first[name] = [seq, None]
 
     def reply_sent(self, seq: int) -> None:
-        """The reply of data call `seq` left completely: calls arriving from now on come after it."""
+        """The reply of data call `seq` is being handed to the socket: calls arriving from now on come after
+        it. Taken just before the write, since its client may answer before this thread runs again."""
         with self._lock:
             for entry in self.first.values():
                 if entry[0] == seq and entry[1] is None:
                     entry[1] = self.arrivals
+
+    def flooded(self, amount: int) -> None:
+        with self._lock:
+            self.flood_bytes_sent += amount
 
     def enter(self) -> None:
         with self._lock:
@@ -124,6 +133,7 @@ class Stats:
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
                 **self._first("injected"), **self._first("fatal"),
+                "flood_bytes_sent": self.flood_bytes_sent,
             }
 
     def _first(self, name: str) -> dict:
@@ -199,6 +209,9 @@ class Emulator:
             self._authenticate(call, client_ip)
         except SoapError as refusal:
             return self._fault(refusal)
+        if self.server_spec.flood_bytes:
+            length, chunks = wire.flood(op, self.server_spec.flood_bytes)
+            return Reply(200, b"", stream=chunks, length=length)
         kind, seq = self.faults.decide(op, call.key())
         if kind is None:
             return self._reply(op, call.params, kind)
@@ -327,8 +340,6 @@ class _Handler(BaseHTTPRequestHandler):
             if latency > 0:
                 emulator.stopping.wait(latency)
             self._write(reply)
-            if reply.seq:
-                emulator.counters.reply_sent(reply.seq)
         finally:
             emulator.counters.leave()
 
@@ -368,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _write(self, reply: Reply) -> None:
-        declared = len(reply.body)
+        declared = reply.length if reply.stream is not None else len(reply.body)
         head = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Error')}",
                 "Cache-Control: private, max-age=0" if reply.content_type == XML_TYPE else "Cache-Control: private",
                 f"Content-Type: {reply.content_type}",
@@ -383,10 +394,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if self.close_connection:
             head.append("Connection: close")
+        if reply.seq:
+            self.emulator.counters.reply_sent(reply.seq)
         try:
             self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+            if reply.stream is not None:
+                self._stream(reply.stream)
             if reply.mode == "drop":
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             self.close_connection = True  # the client left (e.g. timed out on a stall)
+
+    def _stream(self, chunks: Iterator[bytes]) -> None:
+        """Send chunk after chunk (the socket writer does not buffer); give up when the server stops."""
+        emulator = self.emulator
+        for chunk in chunks:
+            if emulator.stopping.is_set():
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(chunk)
+            emulator.counters.flooded(len(chunk))

@@ -100,14 +100,15 @@ class ServerSpec:
     fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP (of any operation for *) gets KIND
     stall_seconds: float = 30.0
     activity_cap: int = 0  # ReportListMessageActivity returns at most N messages, the earliest (0: no cap)
+    flood_bytes: int = 0  # every authenticated data call answers 200 with N bytes of text in one element
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
         object.__setattr__(self, "page_sizes", tuple(self.page_sizes))
         self.page_size_overrides()
-        if min(self.page_jitter, self.nil_only_page, self.activity_cap) < 0:
-            raise ValueError("page_jitter, nil_only_page and activity_cap must be >= 0")
+        if min(self.page_jitter, self.nil_only_page, self.activity_cap, self.flood_bytes) < 0:
+            raise ValueError("page_jitter, nil_only_page, activity_cap and flood_bytes must be >= 0")
         if not 0.0 <= self.nil_slot_rate < 1.0:
             raise ValueError("nil_slot_rate must be within [0, 1) (for a page of nil slots only use nil_only_page)")
         _check_choice("range_ends", self.range_ends, RANGE_ENDS)

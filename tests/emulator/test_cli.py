@@ -67,7 +67,7 @@ def test_cli_args_round_trip_every_knob():
     from tests.emulator.options import cli_args, specs_from_args
     from tests.emulator.spec import split_knobs
 
-    knobs = dict(lists=2, nil_items=False, burst_messages=40, activity_cap=25, page_size=30, page_sizes=("ReportMessageContactSent=12",
+    knobs = dict(lists=2, nil_items=False, burst_messages=40, activity_cap=25, flood_bytes=10, page_size=30, page_sizes=("ReportMessageContactSent=12",
                  "ReportRangeMessageContactOpen=5"), page_size_per_unit=True, page_jitter=4, nil_slot_rate=0.25,
                  nil_only_page=3, fault_on=("GetContactListCollection:2:throttle",), prohibited_ip=True)
     dataset, server = split_knobs(knobs)
