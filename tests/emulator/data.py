@@ -213,21 +213,36 @@ class Dataset:
         return index if index < self.spec.lists else None
 
     def message_count(self, list_index: int) -> int:
-        return self.spec.messages_per_list if list_index < self.lists_with_messages else 0
+        if list_index >= self.lists_with_messages:
+            return 0
+        return self.spec.messages_per_list + (self.spec.burst_messages if list_index == 0 else 0)
 
     def msg_id(self, list_index: int, index: int) -> int:
-        return MSG_ID_BASE + (list_index * self.spec.messages_per_list + index) * MSG_ID_STEP
+        per_list = self.spec.messages_per_list
+        if index >= per_list:  # a burst message of list 0: numbered after every regular message
+            return MSG_ID_BASE + (self.spec.lists * per_list + index - per_list) * MSG_ID_STEP
+        return MSG_ID_BASE + (list_index * per_list + index) * MSG_ID_STEP
 
     def locate_message(self, msg_id: int) -> Optional[tuple[int, int]]:
         """MsgID -> (list index, message index), or None when the account has no such message."""
         offset = msg_id - MSG_ID_BASE
         per_list = self.spec.messages_per_list
-        if offset < 0 or offset % MSG_ID_STEP or per_list == 0:
+        if offset < 0 or offset % MSG_ID_STEP:
             return None
-        list_index, index = divmod(offset // MSG_ID_STEP, per_list)
+        number = offset // MSG_ID_STEP
+        regular = self.spec.lists * per_list
+        if number >= regular:
+            list_index, index = 0, per_list + number - regular
+        else:
+            list_index, index = divmod(number, per_list)
         if list_index >= self.spec.lists or index >= self.message_count(list_index):
             return None
         return list_index, index
+
+    def burst_send_date(self) -> datetime:
+        """When the burst messages of list 0 are all sent (UTC): the middle day of the span, 09:00 local."""
+        local = self._first_local + timedelta(days=self._span_days // 2, hours=9)
+        return self._utc(local)
 
     # ---- time helpers ------------------------------------------------------------------------
 
@@ -361,9 +376,10 @@ class Dataset:
         n = spec.messages_per_list
         # The designed special cases (indexes below FORCED_TEST_MESSAGE) are never test messages.
         roll = rng.random()
-        is_test = spec.test_message_rate > 0 and (
+        burst = j >= n
+        is_test = spec.test_message_rate > 0 and not burst and (
             j == FORCED_TEST_MESSAGE or (j > FORCED_TEST_MESSAGE and roll < spec.test_message_rate))
-        send = self._utc(self._send_local(rng, j, n))
+        send = self.burst_send_date() if burst else self._utc(self._send_local(rng, j, n))
         msg_id = self.msg_id(list_index, j)
         subject = SUBJECTS[(j + list_index) % len(SUBJECTS)]
         if subject is not None:

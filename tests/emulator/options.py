@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from .spec import (DEFAULT_FAULT_KINDS, EMPTY_RESULT_FORMS, EVENT_DATE_FORMATS, FAULT_KINDS, RANGE_ENDS,
-                   DatasetSpec, ServerSpec)
+from .spec import (DEFAULT_FAULT_KINDS, EMPTY_RESULT_FORMS, EVENT_DATE_FORMATS, FAULT_KINDS, PAGED_OPERATIONS,
+                   RANGE_ENDS, DatasetSpec, ServerSpec)
 
 _D, _S = DatasetSpec(), ServerSpec()
 
@@ -54,6 +54,9 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
                       help="messages listed by ReportListMessageActivity whose per-message calls answer the 404 fault")
     data.add_argument("--no-nil-items", dest="nil_items", action="store_false",
                       help="do not put xsi:nil items into arrays (by default a few arrays end with one)")
+    data.add_argument("--burst-messages", type=int, default=_D.burst_messages, metavar="N",
+                      help="N extra non-test messages in list 0, all sent at the same instant (09:00 local on the "
+                           "middle day of the send dates), numbered after every other message (default %(default)s)")
 
     wire = parser.add_argument_group("behaviour")
     wire.add_argument("--username", default=_S.username, help="accepted WSUser/UserName (default %(default)s)")
@@ -64,6 +67,21 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
     wire.add_argument("--prohibited-ip", action="store_true", help="every call answers the [ProhibitedIPAddress] fault")
     wire.add_argument("--page-size", type=int, default=_S.page_size,
                       help="items per page of the paged operations (default %(default)s)")
+    wire.add_argument("--page-size-for", dest="page_sizes", action="append", default=[], metavar="OP=N",
+                      help=f"page size N for paged operation OP instead of --page-size; repeatable "
+                           f"(OP among {', '.join(PAGED_OPERATIONS)})")
+    wire.add_argument("--page-size-per-unit", action="store_true",
+                      help="each unit (operation + MsgID/ListID + date range) gets its own page size, drawn from "
+                           "the seed between half the configured size and the full size")
+    wire.add_argument("--page-jitter", type=int, default=_S.page_jitter, metavar="N",
+                      help="each page holds between size - N and size slots (at least 1), drawn from the seed, "
+                           "the unit and the page number; 0 = every page but the last is full (default)")
+    wire.add_argument("--nil-slot-rate", type=float, default=_S.nil_slot_rate, metavar="R",
+                      help="share of page slots, in [0, 1), that hold an xsi:nil item instead of a real one: a page "
+                           "of N slots may then hold fewer than N items, none at all, and still not be the last "
+                           "(default %(default)s)")
+    wire.add_argument("--nil-only-page", type=int, default=_S.nil_only_page, metavar="N",
+                      help="page N of every paged result with data after it holds only nil slots (0 = never, default)")
     wire.add_argument("--range-ends", choices=RANGE_ENDS, default=_S.range_ends,
                       help="which StartDate/EndDate bounds are inclusive (default %(default)s)")
     wire.add_argument("--event-date-format", choices=EVENT_DATE_FORMATS, default=_S.event_date_format,
@@ -78,7 +96,15 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
                       help=f"kinds drawn by --fault-rate, among {', '.join(FAULT_KINDS)} "
                            f"(default {','.join(DEFAULT_FAULT_KINDS)})")
     wire.add_argument("--fault-on", action="append", default=[], metavar="OP:N:KIND",
-                      help="the Nth (1-based) data call of operation OP gets fault KIND; repeatable")
+                      help="the Nth (1-based) authenticated data call of operation OP gets fault KIND; OP * counts "
+                           "the data calls of every operation in arrival order; repeatable")
+    wire.add_argument("--activity-cap", type=int, default=_S.activity_cap, metavar="N",
+                      help="ReportListMessageActivity silently returns only the earliest N messages (by SendDate, "
+                           "then MsgID) of the requested range; 0 = no cap (default)")
+    wire.add_argument("--flood-bytes", type=int, default=_S.flood_bytes, metavar="N",
+                      help="every authenticated data call answers HTTP 200 with a reply whose first item holds N "
+                           "bytes of text in one element, streamed in 1 MiB chunks with a matching Content-Length "
+                           "(no faults are drawn); 0 = off (default)")
     wire.add_argument("--stall-seconds", type=float, default=_S.stall_seconds,
                       help="how long a stall fault holds its reply (default %(default)s)")
 
@@ -101,11 +127,14 @@ def cli_args(dataset: DatasetSpec, server: ServerSpec) -> list[str]:
             flag = "--" + name.replace("_", "-")
             if name == "nil_items":
                 args.append("--no-nil-items")
-            elif name == "prohibited_ip":
+            elif name in ("prohibited_ip", "page_size_per_unit"):
                 args.append(flag)
             elif name == "fault_on":
                 for rule in value:
                     args += [flag, rule]
+            elif name == "page_sizes":
+                for entry in value:
+                    args += ["--page-size-for", entry]
             elif name in ("vanish_msg_ids", "fault_kinds"):
                 args += [flag, ",".join(str(v) for v in value)]
             else:

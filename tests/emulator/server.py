@@ -2,7 +2,7 @@
 
 One thread per connection (ThreadingHTTPServer, keep-alive), so a stalled reply never holds up other
 clients. Every reply is written with one send and TCP_NODELAY, so no Nagle/delayed-ACK pause slows a
-benchmark. Nothing a client sends can stop the server: every failure becomes a reply.
+benchmark; only a flood (--flood-bytes) is streamed, chunk by chunk, so its size costs no memory. Nothing a client sends can stop the server: every failure becomes a reply.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import urlsplit
 
 from . import wire
@@ -42,6 +43,18 @@ PROHIBITED_IP = APP + "[ProhibitedIPAddress] The IP address {ip} is not authoriz
 THROTTLED = APP + "[RequestLimitExceeded] The request limit for this account has been exceeded. Please try again later."
 GENERIC_500 = (APP + "Timeout expired.  The timeout period elapsed prior to completion of the operation or the "
                "server is not responding.")
+# SQL Server's deadlock text: transient, yet it holds "404", the token of a vanished message.
+DEADLOCK_404 = (APP + "Transaction (Process ID 404) was deadlocked on lock resources with another process and has "
+                "been chosen as the deadlock victim. Rerun the transaction.")
+# Injected kinds answered by a soap:Server fault: kind -> (faultstring, detail).
+INJECTED_FAULTS = {
+    "fault500": (GENERIC_500, None),
+    "throttle": (THROTTLED, None),
+    "deadlock404": (DEADLOCK_404, DEADLOCK_404),
+    "auth": (INVALID_LOGON, None),
+    "locked": (LOGIN_EXCEEDED, None),
+}
+FATAL_KINDS = ("auth", "locked")
 
 
 @dataclass
@@ -51,6 +64,9 @@ class Reply:
     content_type: str = XML_TYPE
     mode: str = "send"  # send | drop (close mid-body) | truncate (already cut, length matches)
     stall: float = 0.0
+    seq: int = 0  # arrival number of the data call whose injected fault this reply carries (0: none)
+    stream: Iterator[bytes] | None = None  # the body in chunks (then body is unused and length declared)
+    length: int = 0
 
 
 class Stats:
@@ -66,13 +82,37 @@ class Stats:
             self.soap_faults = Counter()
             self.in_flight = 0
             self.max_in_flight = 0
+            self.arrivals = 0  # SOAP POSTs
+            self.flood_bytes_sent = 0
+            # First injected fault (of any kind; of a fatal kind): [arrival number, arrivals when sent].
+            self.first = {"injected": [None, None], "fatal": [None, None]}
 
     def count(self, counter: str, key: str, amount: int = 1) -> None:
         with self._lock:
             getattr(self, counter)[key] += amount
 
+    def injected_fault(self, kind: str, seq: int) -> None:
+        with self._lock:
+            self.injected[kind] += 1
+            for name in ("injected", "fatal") if kind in FATAL_KINDS else ("injected",):
+                if self.first[name][0] is None or seq < self.first[name][0]:
+                    self.first[name] = [seq, None]
+
+    def reply_sent(self, seq: int) -> None:
+        """The reply of data call `seq` is being handed to the socket: calls arriving from now on come after
+        it. Taken just before the write, since its client may answer before this thread runs again."""
+        with self._lock:
+            for entry in self.first.values():
+                if entry[0] == seq and entry[1] is None:
+                    entry[1] = self.arrivals
+
+    def flooded(self, amount: int) -> None:
+        with self._lock:
+            self.flood_bytes_sent += amount
+
     def enter(self) -> None:
         with self._lock:
+            self.arrivals += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
@@ -92,7 +132,14 @@ class Stats:
                 "soap_faults": dict(self.soap_faults),
                 "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
+                **self._first("injected"), **self._first("fatal"),
+                "flood_bytes_sent": self.flood_bytes_sent,
             }
+
+    def _first(self, name: str) -> dict:
+        seq, sent_at = self.first[name]
+        return {f"first_{name}_fault_at": seq,
+                f"requests_after_first_{name}_fault": None if sent_at is None else self.arrivals - sent_at}
 
 
 class Emulator:
@@ -162,17 +209,25 @@ class Emulator:
             self._authenticate(call, client_ip)
         except SoapError as refusal:
             return self._fault(refusal)
-        kind = self.faults.decide(op, call.key())
-        if kind is not None:
-            self.counters.count("injected", kind)
-            if kind == "fault500":
-                return self._fault(SoapError("Server", GENERIC_500, kind="Injected"))
-            if kind == "throttle":
-                return self._fault(SoapError("Server", THROTTLED, kind="Injected"))
-            if kind == "html503":
-                return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
+        if self.server_spec.flood_bytes:
+            length, chunks = wire.flood(op, self.server_spec.flood_bytes)
+            return Reply(200, b"", stream=chunks, length=length)
+        kind, seq = self.faults.decide(op, call.key())
+        if kind is None:
+            return self._reply(op, call.params, kind)
+        self.counters.injected_fault(kind, seq)
+        reply = self._reply(op, call.params, kind)
+        reply.seq = seq  # so that the statistics learn when it was sent
+        return reply
+
+    def _reply(self, op: str, params: dict, kind: str | None) -> Reply:
+        if kind in INJECTED_FAULTS:
+            message, detail = INJECTED_FAULTS[kind]
+            return self._fault(SoapError("Server", message, kind="Injected", detail=detail))
+        if kind == "html503":
+            return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
         try:
-            text, records = self.service.call(op, call.params)
+            text, records = self.service.call(op, params)
             reply = Reply(200, text.encode("utf-8"))
             self.counters.count("records", op, records)
         except SoapError as refusal:
@@ -324,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _write(self, reply: Reply) -> None:
-        declared = len(reply.body)
+        declared = reply.length if reply.stream is not None else len(reply.body)
         head = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Error')}",
                 "Cache-Control: private, max-age=0" if reply.content_type == XML_TYPE else "Cache-Control: private",
                 f"Content-Type: {reply.content_type}",
@@ -339,10 +394,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         if self.close_connection:
             head.append("Connection: close")
+        if reply.seq:
+            self.emulator.counters.reply_sent(reply.seq)
         try:
             self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+            if reply.stream is not None:
+                self._stream(reply.stream)
             if reply.mode == "drop":
                 self.wfile.flush()
                 self.connection.shutdown(socket.SHUT_RDWR)
         except OSError:
             self.close_connection = True  # the client left (e.g. timed out on a stall)
+
+    def _stream(self, chunks: Iterator[bytes]) -> None:
+        """Send chunk after chunk (the socket writer does not buffer); give up when the server stops."""
+        emulator = self.emulator
+        for chunk in chunks:
+            if emulator.stopping.is_set():
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(chunk)
+            emulator.counters.flooded(len(chunk))

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from . import wire
 from .data import Dataset
+from .paging import Pager
 from .request import SoapError
 from .spec import ServerSpec
 
@@ -36,6 +37,7 @@ class Service:
     def __init__(self, dataset: Dataset, spec: ServerSpec) -> None:
         self.data = dataset
         self.spec = spec
+        self.pager = Pager(spec, dataset.spec.seed)
         self.render = wire.Renderer(dataset.clock, spec.event_date_format)
         self._fragments = lru_cache(maxsize=192)(self._build_fragments)  # ~30 messages of all six streams
 
@@ -59,15 +61,22 @@ class Service:
             list_index = self._list_index(params["ListID"])
             keys, fragments = self._fragments(op, list_index)
             nil = self.data.nil_item_in_subscribers(list_index)
+            unit = f"{op}|{params['ListID']}"
         else:
             list_index, index = self._message_position(params["MsgID"])
             keys, fragments = self._fragments(op, list_index, index)
             nil = self.data.nil_item_in_message(list_index, index)
+            unit = f"{op}|{params['MsgID']}"
         if keys is None:
             lo, hi = 0, len(fragments)
         else:
             lo, hi = self._window(keys, params["StartDate"], params["EndDate"])
-        items, records = _page(fragments, lo, hi, nil and hi > lo, page, self.spec.page_size, item)
+            unit += f"|{params['StartDate'].isoformat()}|{params['EndDate'].isoformat()}"
+        real = hi - lo
+        entries = real + (1 if nil and real else 0)  # the trailing nil item of --nil-items is an entry
+        slots = self.pager.page(unit, op, page, entries, real)
+        items = [fragments[lo + s] if s is not None and s < real else wire.nil_item(item) for s in slots]
+        records = sum(1 for s in slots if s is not None and s < real)
         return wire.response(op, items, self.spec.empty_result), records
 
     # ---- lookups -----------------------------------------------------------------------------
@@ -101,6 +110,8 @@ class Service:
         include_tests = params["IncludeTestMessages"]
         messages = self.data.messages(list_index)
         items = [fragments[i] for i in range(lo, hi) if include_tests or not messages[i].is_test]
+        if self.spec.activity_cap:
+            del items[self.spec.activity_cap:]  # an undocumented cap: the rest is silently left out
         records = len(items)
         if items and self.data.nil_item_in_activity(list_index):
             items.append(wire.nil_item("WSMessageActivity"))
@@ -121,18 +132,3 @@ class Service:
         events = getattr(data.events(list_index, index), attribute)
         draw = getattr(render, method)
         return [e.when for e in events], [draw(e) for e in events]
-
-
-def _page(fragments: list[str], lo: int, hi: int, nil: bool, page: int, size: int, item: str):
-    """Page `page` (1-based) of fragments[lo:hi], followed by one nil item when `nil`."""
-    real = hi - lo
-    total = real + (1 if nil else 0)
-    first = (page - 1) * size
-    if first >= total:
-        return [], 0
-    last = min(first + size, total)
-    items = fragments[lo + first: lo + min(last, real)]
-    records = len(items)
-    if nil and last == total:
-        items.append(wire.nil_item(item))
-    return items, records

@@ -16,9 +16,12 @@ OPERATIONS = (
     "ReportRangeMessageContactBounces",
     "ReportRangeSubscribedContacts",
 )
+# The operations that take a Page (GetContactListCollection and ReportListMessageActivity answer in one reply).
+PAGED_OPERATIONS = OPERATIONS[2:]
 
-FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle")
-# stall is left out of the default mix: it costs a client its whole timeout on every hit.
+FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle", "deadlock404", "auth", "locked")
+# Left out of the default mix: stall costs a client its whole timeout on every hit; deadlock404 carries
+# "404" (which a client may take for a vanished message); auth and locked are fatal, not transient.
 DEFAULT_FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "throttle")
 RANGE_ENDS = ("inclusive", "exclusive", "start-exclusive", "end-exclusive")
 EVENT_DATE_FORMATS = ("iso", "iso-fraction", "us")
@@ -52,9 +55,11 @@ class DatasetSpec:
     timezone: str = "UTC"
     vanish_msg_ids: tuple[int, ...] = ()
     nil_items: bool = True  # sprinkle xsi:nil items into some arrays (the WSDL allows them)
+    burst_messages: int = 0  # extra non-test messages of list 0, all sent at one instant (see data.py)
 
     def __post_init__(self) -> None:
-        if self.lists < 0 or self.messages_per_list < 0 or self.recipients < 0 or self.subscribers_per_list < 0:
+        counts = (self.lists, self.messages_per_list, self.recipients, self.subscribers_per_list, self.burst_messages)
+        if min(counts) < 0:
             raise ValueError("counts must be >= 0")
         for name in ("open_rate", "click_rate", "read_rate", "unsub_rate", "bounce_rate", "test_message_rate"):
             value = getattr(self, name)
@@ -81,18 +86,31 @@ class ServerSpec:
     lockout_after: int = 0  # 0: never lock; N: the (N+1)th bad login locks the account
     prohibited_ip: bool = False
     page_size: int = 2500
+    page_sizes: tuple[str, ...] = ()  # "OP=N": page size N for operation OP instead of page_size
+    page_size_per_unit: bool = False  # each unit (MsgID/ListID + range) draws its size in [size/2, size]
+    page_jitter: int = 0  # each page holds between size - N and size slots
+    nil_slot_rate: float = 0.0  # share of page slots that hold an xsi:nil item instead of an entry
+    nil_only_page: int = 0  # page N of a unit is nil slots only when data follows (0: never)
     range_ends: str = "inclusive"
     event_date_format: str = "iso-fraction"
     empty_result: str = "element"
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
-    fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP gets KIND
+    fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP (of any operation for *) gets KIND
     stall_seconds: float = 30.0
+    activity_cap: int = 0  # ReportListMessageActivity returns at most N messages, the earliest (0: no cap)
+    flood_bytes: int = 0  # every authenticated data call answers 200 with N bytes of text in one element
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
+        object.__setattr__(self, "page_sizes", tuple(self.page_sizes))
+        self.page_size_overrides()
+        if min(self.page_jitter, self.nil_only_page, self.activity_cap, self.flood_bytes) < 0:
+            raise ValueError("page_jitter, nil_only_page, activity_cap and flood_bytes must be >= 0")
+        if not 0.0 <= self.nil_slot_rate < 1.0:
+            raise ValueError("nil_slot_rate must be within [0, 1) (for a page of nil slots only use nil_only_page)")
         _check_choice("range_ends", self.range_ends, RANGE_ENDS)
         _check_choice("event_date_format", self.event_date_format, EVENT_DATE_FORMATS)
         _check_choice("empty_result", self.empty_result, EMPTY_RESULT_FORMS)
@@ -108,6 +126,16 @@ class ServerSpec:
         for rule in self.fault_on:
             parse_fault_on(rule)
 
+    def page_size_overrides(self) -> dict[str, int]:
+        sizes = {}
+        for entry in self.page_sizes:
+            op, _, n = entry.partition("=")
+            _check_choice("paged operation", op, PAGED_OPERATIONS)
+            if not n.isdigit() or int(n) < 1:
+                raise ValueError(f"page size entry {entry!r} is not OP=N with N >= 1")
+            sizes[op] = int(n)
+        return sizes
+
     def fault_rules(self) -> dict[tuple[str, int], str]:
         return dict(((op, n), kind) for op, n, kind in map(parse_fault_on, self.fault_on))
 
@@ -118,7 +146,7 @@ def parse_fault_on(rule: str) -> tuple[str, int, str]:
         n_int = int(n)
     except ValueError:
         raise ValueError(f"fault rule {rule!r} is not OP:N:KIND") from None
-    _check_choice("operation", op, OPERATIONS)
+    _check_choice("operation", op, OPERATIONS + ("*",))
     _check_choice("fault kind", kind, FAULT_KINDS)
     if n_int < 1:
         raise ValueError(f"fault rule {rule!r}: N is 1-based")

@@ -43,8 +43,8 @@ def test_serves_until_sigterm(emulator_factory):
 def test_help_documents_every_knob():
     text = subprocess.run([sys.executable, "-m", "tests.emulator", "--help"], cwd=ROOT, check=True,
                           capture_output=True, text=True).stdout
-    flags = {"--" + name.replace("_", "-") for name in DATASET_FIELDS | SERVER_FIELDS} - {"--nil-items"}
-    flags |= {"--no-nil-items", "--port", "--host"}
+    flags = {"--" + name.replace("_", "-") for name in DATASET_FIELDS | SERVER_FIELDS} - {"--nil-items", "--page-sizes"}
+    flags |= {"--no-nil-items", "--page-size-for", "--port", "--host"}
     missing = [flag for flag in flags if flag not in text]
     assert not missing
 
@@ -60,3 +60,15 @@ def test_describe_lists_the_account():
                             check=True, capture_output=True, text=True)
     described = json.loads(result.stdout)
     assert [len(entry["messages"]) for entry in described["lists"]] == [8, 0]
+
+
+def test_cli_args_round_trip_every_knob():
+    from tests.emulator.__main__ import build_parser
+    from tests.emulator.options import cli_args, specs_from_args
+    from tests.emulator.spec import split_knobs
+
+    knobs = dict(lists=2, nil_items=False, burst_messages=40, activity_cap=25, flood_bytes=10, page_size=30, page_sizes=("ReportMessageContactSent=12",
+                 "ReportRangeMessageContactOpen=5"), page_size_per_unit=True, page_jitter=4, nil_slot_rate=0.25,
+                 nil_only_page=3, fault_on=("GetContactListCollection:2:throttle",), prohibited_ip=True)
+    dataset, server = split_knobs(knobs)
+    assert specs_from_args(build_parser().parse_args(cli_args(dataset, server))) == (dataset, server)

@@ -16,6 +16,7 @@ from tests.emulator import rawsoap
 from tests.emulator.conftest import EVERYTHING
 
 OP = "ReportRangeMessageContactOpen"
+EVERYTHING_TEXT = {"StartDate": "1990-01-01T00:00:00", "EndDate": "2100-01-01T00:00:00"}
 
 
 def _open_params(handle) -> dict:
@@ -105,14 +106,15 @@ def test_fault_rate_is_reproducible_and_retries_draw_again(emulator_factory):
     assert 200 in statuses and 500 in statuses + first
 
 
-@pytest.mark.parametrize("kind", ["fault500", "html503", "truncate", "throttle", "drop"])
+@pytest.mark.parametrize("kind", ["fault500", "html503", "truncate", "throttle", "drop", "deadlock404", "auth",
+                                  "locked"])
 def test_every_kind_by_rate(emulator_factory, kind):
     handle = emulator_factory(lists=1, fault_rate=1.0, fault_kinds=(kind,))
     try:
         status, _h, _b = rawsoap.call(handle.url, OP, _open_params(handle))
     except http.client.IncompleteRead:
         status = "dropped"
-    expected = {"fault500": 500, "throttle": 500, "html503": 503, "truncate": 200, "drop": "dropped"}[kind]
+    expected = {"html503": 503, "truncate": 200, "drop": "dropped"}.get(kind, 500)
     assert status == expected
     with urllib.request.urlopen(handle.wsdl_url, timeout=5) as reply:  # not a data call: never faulted
         assert reply.status == 200
@@ -148,3 +150,68 @@ def test_stats_and_reset_over_http(emulator_factory):
     # Rules count again from the start after a reset.
     rawsoap.call(handle.url, "GetContactListCollection")
     assert rawsoap.call(handle.url, "GetContactListCollection")[0] == 500
+
+
+DEADLOCK = ("Server was unable to process request. ---> Transaction (Process ID 404) was deadlocked on lock resources "
+            "with another process and has been chosen as the deadlock victim. Rerun the transaction.")
+
+
+def test_deadlock404_is_a_transient_server_fault_holding_404(emulator_factory, listrak):
+    handle = emulator_factory(lists=1, fault_on=(f"{OP}:2:deadlock404",))
+    client = listrak(handle)
+    assert client.ReportRangeMessageContactOpen(MsgID=handle.data.msg_id(0, 0), Page=1, **EVERYTHING)
+    status, _h, body = rawsoap.call(handle.url, OP, _open_params(handle))
+    assert status == 500
+    fault = etree.fromstring(body).find(".//{http://schemas.xmlsoap.org/soap/envelope/}Fault")
+    assert [fault.findtext(name) for name in ("faultcode", "faultstring", "detail")] == ["soap:Server", DEADLOCK,
+                                                                                        DEADLOCK]
+    assert rawsoap.call(handle.url, OP, _open_params(handle))[0] == 200  # the retry gets through
+    assert "deadlock404" not in handle.server.fault_kinds  # opt-in: not in the default mix
+    # By rate, a retry draws anew like any injected fault.
+    handle = emulator_factory(lists=1, fault_rate=0.5, fault_kinds=("deadlock404",))
+    statuses = {rawsoap.call(handle.url, OP, _open_params(handle))[0] for _ in range(20)}
+    assert statuses == {200, 500}
+
+
+@pytest.mark.parametrize("kind, token", [("auth", "[InvalidLogonAttempt]"), ("locked", "[LoginAttemptsExceeded]")])
+def test_auth_fault_on_the_nth_call_of_any_operation(emulator_factory, kind, token):
+    handle = emulator_factory(lists=2, fault_on=(f"*:3:{kind}",))
+    list_id = handle.data.list_ids()[0]
+    calls = [("GetContactListCollection", {}),
+             ("ReportRangeSubscribedContacts", {"ListID": list_id, **EVERYTHING_TEXT, "Page": 1}),
+             (OP, _open_params(handle)),
+             ("GetContactListCollection", {})]
+    rawsoap.call(handle.url, "GetContactListCollection", password="wrong")  # not a data call: not counted
+    assert handle.http_stats()["first_fatal_fault_at"] is None
+    replies = [rawsoap.call(handle.url, op, params) for op, params in calls]
+    assert [status for status, _h, _b in replies] == [200, 200, 500, 200]
+    assert token.encode() in replies[2][2] and b"soap:Server" in replies[2][2]
+    stats = handle.http_stats()
+    assert stats["first_fatal_fault_at"] == 3 and stats["requests_after_first_fatal_fault"] == 1
+    assert stats["first_injected_fault_at"] == 3 and stats["requests_after_first_injected_fault"] == 1
+    assert stats["injected_faults"] == {kind: 1} and stats["soap_faults"]["Injected"] == 1
+    rawsoap.call(handle.url, "GetContactListCollection", password="wrong")  # any SOAP call counts as one after
+    assert handle.http_stats()["requests_after_first_fatal_fault"] == 2
+    handle.reset()
+    stats = handle.http_stats()
+    assert stats["first_fatal_fault_at"] is None and stats["requests_after_first_fatal_fault"] is None
+
+
+def test_first_fault_statistics_by_kind(emulator_factory):
+    handle = emulator_factory(lists=1, fault_on=(f"{OP}:1:throttle", f"{OP}:2:locked"))
+    rawsoap.call(handle.url, OP, _open_params(handle))
+    stats = handle.http_stats()
+    assert stats["first_injected_fault_at"] == 1 and stats["requests_after_first_injected_fault"] == 0
+    assert stats["first_fatal_fault_at"] is None  # a throttle is not fatal
+    rawsoap.call(handle.url, OP, _open_params(handle))
+    stats = handle.http_stats()
+    assert stats["first_fatal_fault_at"] == 2 and stats["requests_after_first_fatal_fault"] == 0
+    assert stats["requests_after_first_injected_fault"] == 1
+
+
+def test_fault_rules_are_checked():
+    from tests.emulator.spec import ServerSpec
+    assert ServerSpec(fault_on=("*:1:auth",)).fault_rules() == {("*", 1): "auth"}
+    for rule in ("*:0:auth", "Nope:1:auth", "*:1:nope"):
+        with pytest.raises(ValueError):
+            ServerSpec(fault_on=(rule,))

@@ -164,6 +164,34 @@ def response(op: str, items: list[str], empty_form: str = "element") -> str:
     return f'{ENVELOPE_OPEN}<{op}Response xmlns="{NS}">{result}{tail}</{op}Response>{ENVELOPE_CLOSE}'
 
 
+# The element of an operation's first item that a flood fills.
+FLOOD_FIELDS = {"WSContactList": "ListName", "WSMessageActivity": "Subject"}  # others: EmailAddress
+FLOOD_BLOCK = b"flood-0123456789" * 65536  # 1 MiB of text, sent again and again
+
+
+def flood(op: str, size: int):
+    """A success reply of op whose first item holds `size` bytes of text in one element: (length, chunks).
+
+    The chunks come from a generator, so a reply of gigabytes costs one shared 1 MiB block.
+    """
+    item, with_exception = RESULT_ITEMS[op]
+    field = FLOOD_FIELDS.get(item, "EmailAddress")
+    head = f'{ENVELOPE_OPEN}<{op}Response xmlns="{NS}"><{op}Result><{item}><{field}>'.encode()
+    tail = (f"</{field}></{item}></{op}Result>{NIL_WSEXCEPTION if with_exception else ''}"
+            f"</{op}Response>{ENVELOPE_CLOSE}").encode()
+
+    def chunks():
+        yield head
+        whole, rest = divmod(size, len(FLOOD_BLOCK))
+        for _ in range(whole):
+            yield FLOOD_BLOCK
+        if rest:
+            yield FLOOD_BLOCK[:rest]
+        yield tail
+
+    return len(head) + size + len(tail), chunks()
+
+
 def fault(code: str, message: str, detail: str | None = None) -> str:
     """An asmx-style SOAP 1.1 fault. code is the local part: Client, Server or VersionMismatch."""
     detail_xml = "<detail />" if detail is None else f"<detail>{esc(detail)}</detail>"
