@@ -64,3 +64,100 @@ def test_a_window_too_crowded_to_split_is_warned_about_and_counted(emulator_fact
         assert found and int(found.group(1)) >= 500, warning
     (summary,) = _summary_lines(run.stderr, "possibly incomplete")
     assert f"{len(warnings)} unit" in summary and "ListID 5001" in summary
+
+
+# -- paging that never stops on a guess ---------------------------------------------------------------
+PAGING_ANSWERS = {
+    "pages of varying length": dict(page_jitter=10),
+    "nil slots inside pages": dict(nil_slot_rate=0.3),
+    "a page of nil slots only": dict(nil_only_page=2),
+    "a page size per operation": dict(page_sizes=("ReportRangeMessageContactOpen=7",
+                                                  "ReportRangeSubscribedContacts=40")),
+    "a page size per unit": dict(page_size_per_unit=True),
+}
+
+
+@pytest.mark.parametrize("answer", PAGING_ANSWERS)
+def test_every_paging_answer_gives_exactly_the_truth(emulator_factory, tmp_path, answer):
+    emulator = emulator_factory(**SMALL, **PAGING_ANSWERS[answer])
+    run = run_tap(tmp_path, tap_config(emulator, START), catalog=catalog_selecting(ALL))
+    assert_matches_truth(run, emulator.truth(START), ALL)
+    assert "skipped" not in run.stderr and "possibly incomplete" not in run.stderr
+
+
+def test_all_answers_at_once_under_a_five_percent_fault_rate(emulator_factory, tmp_path):
+    knobs = {k: v for answer in PAGING_ANSWERS.values() for k, v in answer.items()}
+    emulator = emulator_factory(**SMALL, **knobs, activity_cap=4, empty_result="omitted", fault_rate=0.05,
+                                fault_kinds=("fault500", "html503", "drop", "truncate", "throttle", "deadlock404"))
+    config = tap_config(emulator, START, backoff_max_tries=10, backoff_base_seconds=0.01)
+    run = run_tap(tmp_path, config, catalog=catalog_selecting(ALL))
+    assert_matches_truth(run, emulator.truth(START), ALL)
+    assert emulator.stats()["injected_faults_total"] >= 1
+
+
+# -- faults classified by their exact form ------------------------------------------------------------
+def test_a_deadlock_whose_text_mentions_404_is_retried_not_skipped(emulator_factory, tmp_path):
+    emulator = emulator_factory(**SMALL, fault_on=("ReportRangeMessageContactOpen:3:deadlock404",
+                                                   "ReportMessageContactSent:2:deadlock404"))
+    run = run_tap(tmp_path, tap_config(emulator, START), catalog=catalog_selecting(ALL))
+    assert_matches_truth(run, emulator.truth(START), ALL)
+    assert emulator.stats()["injected_faults"] == {"deadlock404": 2}
+    assert sum("Retrying" in line and "deadlocked" in line for line in run.stderr.splitlines()) == 2
+    assert "skipped" not in run.stderr
+
+
+# -- a failed run stops at once ------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["auth", "locked"])
+def test_an_auth_fault_in_the_middle_of_the_pool_stops_every_request(emulator_factory, tmp_path, kind):
+    workers = 8
+    emulator = emulator_factory(**SMALL, latency_ms=30, fault_on=(f"*:40:{kind}",))
+    run = run_tap(tmp_path, tap_config(emulator, START, max_workers=workers), catalog=catalog_selecting(ALL))
+    assert run.returncode == 1
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("CRITICAL")]
+    assert "refused the login" in line
+    stats = emulator.stats()
+    assert stats["first_fatal_fault_at"] == 40
+    # Only requests already on their way when the fault came back may still arrive: none is sent after.
+    assert stats["requests_after_first_fatal_fault"] <= workers - 1, stats
+    assert "Retrying" not in run.stderr
+
+
+# -- crowded message windows ---------------------------------------------------------------------------
+def test_a_capped_window_is_split_until_nothing_is_missing(emulator_factory, tmp_path):
+    emulator = emulator_factory(lists=1, empty_lists=0, messages_per_list=2500, recipients=1,
+                                subscribers_per_list=1, first_date="2024-01-01", last_date="2024-12-31",
+                                activity_cap=1000)
+    run = run_tap(tmp_path, tap_config(emulator, START, end_date="2025-01-01T00:00:00Z"),
+                  catalog=catalog_selecting(["messages"]))
+    assert_matches_truth(run, emulator.truth(START, end_date="2025-01-01T00:00:00Z"), ["messages"])
+    assert "possibly incomplete" not in run.stderr
+
+
+def test_a_capped_burst_that_no_split_can_recover_is_reported(emulator_factory, tmp_path):
+    emulator = emulator_factory(lists=1, empty_lists=0, messages_per_list=20, recipients=1, subscribers_per_list=1,
+                                burst_messages=700, activity_cap=600)
+    run = run_tap(tmp_path, tap_config(emulator, START), catalog=catalog_selecting(["messages"]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    got, truth = len(run.records("messages")), len(emulator.truth(START)["messages"])
+    assert got < truth  # the cap hid messages the tap cannot get...
+    (summary,) = _summary_lines(run.stderr, "possibly incomplete")  # ...and the tap says so
+    assert "ListID 5001" in summary and int(re.search(r"\((\d+) items\)", summary).group(1)) >= 600
+
+
+# -- bounded by what it reads ---------------------------------------------------------------------------
+def test_an_endpoint_that_streams_gigabytes_is_refused_in_one_line(emulator_factory, tmp_path):
+    import os
+    import subprocess
+    from tests.e2e.tap_runner import TAP, _write
+    emulator = emulator_factory(**SMALL, flood_bytes=2 << 30)
+    config = _write(tmp_path / "config.json", tap_config(emulator, START))
+    process = subprocess.Popen([str(TAP), "--config", config], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    _, status, usage = os.wait4(process.pid, 0)
+    stdout, stderr = process.stdout.read(), process.stderr.read()
+    assert os.waitstatus_to_exitcode(status) == 1
+    (line,) = [line for line in stderr.splitlines() if line.startswith("CRITICAL")]
+    assert "over 10 MB" in line or "max_reply_megabytes" in line
+    assert '"RECORD"' not in stdout
+    assert usage.ru_maxrss / 1024 < 200, f"peak RSS {usage.ru_maxrss / 1024:.0f} MB"
+    assert emulator.stats()["flood_bytes_sent"] < 200 << 20
