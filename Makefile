@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test test-fast bench clean tools
 
-# Singer tools the integration tests run the tap with, each in its own virtualenv (their
-# dependencies conflict with each other and with the tap's). Bump a pin here to reinstall it.
+# Tools the integration tests run the tap with, each in its own virtualenv (their dependencies
+# conflict with each other and with the tap's): Singer tools, and pgserver, whose wheel carries the
+# PostgreSQL server binaries that tests/integration/pg_server.sh runs (no root, no system package).
+# Bump a pin here to reinstall it.
 TOOLS_DIR := .venv-tools
 TOOL_PINS := singer-tools==0.4.1 meltano==4.4.1 pipelinewise-target-postgres==2.1.2 \
-             meltanolabs-target-csv==0.5.0 target-jsonl==0.1.4
+             meltanolabs-target-csv==0.5.0 target-jsonl==0.1.4 pgserver==0.1.4
 TOOL_STAMPS := $(foreach p,$(TOOL_PINS),$(TOOLS_DIR)/$(subst ==,/.installed-,$(p)))
 
 install: $(STAMP)
@@ -25,7 +27,6 @@ demo: install
 	$(BIN)/python -m tests.demo
 
 tools: $(TOOL_STAMPS)
-	bash tests/integration/pg_server.sh install || [ $$? -eq 3 ]  # 3: not root, no PostgreSQL: its tests skip
 
 define TOOL_RULE
 $(TOOLS_DIR)/$(1)/.installed-$(2):

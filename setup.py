@@ -16,9 +16,10 @@ setup(
         "requests>=2.31,<3",
         "backoff>=2.2,<3",
         "lxml>=5",
+        "simplejson>=3.13.2,<4",  # tap_listrak/output.py; same range as singer-python's
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "vcrpy>=6"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "vcrpy>=6", "jsonschema>=2.6", "PyYAML>=6"],
     },
     entry_points={"console_scripts": ["tap-listrak=tap_listrak.cli:main"]},
 )

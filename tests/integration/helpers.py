@@ -14,17 +14,17 @@ TOOLS = REPO / ".venv-tools"
 
 
 def tool(venv: str, executable: str) -> Path:
-    """Path of a tool's executable in its own virtualenv; skips the test when it is not installed."""
+    """Path of a tool's executable in its own virtualenv; fails the test when it is not installed."""
     path = TOOLS / venv / "bin" / executable
     if not path.exists():
-        pytest.skip(f"{path.relative_to(REPO)} is missing: run `make tools` (make test does)")
+        pytest.fail(f"{path.relative_to(REPO)} is missing: run `make tools` (make test does)", pytrace=False)
     return path
 
 
 def psql(pg: dict, sql: str) -> list[list[str]]:
     """Rows of a query, as text, through the server's own psql client."""
     env = dict(os.environ, PGHOST=pg["host"], PGPORT=str(pg["port"]), PGUSER=pg["user"], PGDATABASE=pg["dbname"])
-    done = subprocess.run(["psql", "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+    done = subprocess.run([str(pg["bin"] / "psql"), "-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     return [line.split("\t") for line in done.stdout.splitlines() if line]
