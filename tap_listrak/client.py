@@ -30,8 +30,6 @@ LOGGER = logging.getLogger(__name__)
 METRICS = logging.getLogger("tap_listrak.metrics")
 WSDL_PATH = resources.files("tap_listrak").joinpath("wsdl", "IntegrationService.wsdl")
 BINDING = f"{{{NS}}}IntegrationServiceSoap"
-# Every item type the tap reads, by operation: the stream table says it once.
-ITEM_TYPES = {stream.operation: stream.item_type for stream in STREAMS}
 # Operations whose request carries the WSException body parameter (sent as xsi:nil).
 WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
 READ_CHUNK = 64 * 1024  # bytes handed to the parser at a time
@@ -56,8 +54,8 @@ class ListrakClient:
         self.zeep = zeep_client or load_wsdl()
         self.service = self.zeep.create_service(BINDING, config.endpoint_url)
         self.session = self._session(config)
-        self.readers = {op: OperationReader(op, ItemReader.from_zeep_type(self.zeep.get_type(f"{{{NS}}}{item}")))
-                        for op, item in ITEM_TYPES.items()}
+        # Every item type the tap reads, by operation: the stream table says it once.
+        self.readers = {s.operation: OperationReader(s.operation, self._item_reader(s.item_type)) for s in STREAMS}
         self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
@@ -65,6 +63,9 @@ class ListrakClient:
         self.max_reply_bytes = int(config.max_reply_megabytes * (1 << 20))
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
+
+    def _item_reader(self, item_type: str) -> ItemReader:
+        return ItemReader.from_zeep_type(self.zeep.get_type(f"{{{NS}}}{item_type}"))
 
     @staticmethod
     def _session(config: Config) -> requests.Session:

@@ -33,6 +33,10 @@ LOGGER = logging.getLogger(__name__)
 NS = "http://webservices.listrak.com/v31/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+
+
+def is_nil(element) -> bool:
+    return element.get(XSI_NIL) in ("true", "1")
 # No entity is ever expanded, nothing is fetched, and no text node may pass libxml2's 10 MB limit.
 _PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                        remove_comments=True, remove_pis=True)
@@ -131,10 +135,10 @@ class ItemReader:
 
     def _value(self, field: Field, child):
         if field.nested is not None:
-            return None if child.get(XSI_NIL) in ("true", "1") else field.nested.read(child)
+            return None if is_nil(child) else field.nested.read(child)
         text = child.text
         if text is None:
-            if child.get(XSI_NIL) in ("true", "1") or field.convert is not _text:
+            if is_nil(child) or field.convert is not _text:
                 return None
             return ""  # an empty element is an empty string, not a missing value
         try:
@@ -201,8 +205,7 @@ def _unparsable(body: bytes, status: int, exc: Exception) -> Exception:
         return ProtocolError(f"the reply (HTTP {status}) holds a single value over 10 MB, which no Listrak field "
                              "does: refused (check endpoint_url points at Listrak)")
     if _looks_like_html(body):
-        return RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
-            else _html_page(status)
+        return html_reply(status)
     if _transient(status):
         return RetryableError(f"HTTP {status} with a body that is not XML")
     if not body.lstrip().startswith(b"<") and body.strip():
@@ -218,7 +221,10 @@ def _transient(status: int) -> bool:
     return status >= 500 or status in (408, 429)
 
 
-def _html_page(status: int) -> Exception:
+def html_reply(status: int) -> Exception:
+    """An HTML page where SOAP was expected: a busy proxy or server (retried), or a wrong endpoint."""
+    if _transient(status):
+        return RetryableError(f"HTTP {status} with an HTML page instead of SOAP")
     return ProtocolError(f"the endpoint answered an HTML page (HTTP {status}), not SOAP: check endpoint_url "
                          "points at Listrak's IntegrationService.asmx")
 
@@ -304,7 +310,7 @@ class OperationReader:
             if element.tag != item_tag:
                 raise ProtocolError(f"unexpected {etree.QName(element).localname} in {self.operation}Result")
             page.slots += 1
-            if element.get(XSI_NIL) not in ("true", "1"):  # a nil slot carries no data
+            if not is_nil(element):  # a nil slot carries no data
                 page.items.append(read(element))
         del result[:count]
 
@@ -313,8 +319,7 @@ class OperationReader:
             raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading "
                                 "it (check endpoint_url points at Listrak)")
         if etree.QName(root).localname.lower() == "html":
-            raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
-                else _html_page(status)
+            raise html_reply(status)
         if root.tag != ENVELOPE_TAG:
             raise ProtocolError(f"the reply (HTTP {status}) is XML but not a SOAP 1.1 envelope: check endpoint_url "
                                 "points at Listrak's IntegrationService.asmx")
@@ -336,8 +341,7 @@ class OperationReader:
 def _check_head(head: bytes, status: int) -> None:
     """What the first bytes already tell, before any parsing: an HTML page, or a DTD."""
     if _looks_like_html(head):
-        raise RetryableError(f"HTTP {status} with an HTML page instead of SOAP") if _transient(status) \
-            else _html_page(status)
+        raise html_reply(status)
     if b"<!DOCTYPE" in head.upper():
         raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
                             "(check endpoint_url points at Listrak)")

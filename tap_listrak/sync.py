@@ -63,7 +63,9 @@ class Sync:
             self.writer.schema(selection.stream.name, selection.schema, selection.stream.key_properties)
         syncing = self.state.currently_syncing
         groups = plan.groups(self.selections, syncing)
-        if syncing and not any(syncing == s.stream.name for group in groups for s in group):
+        if syncing and groups and any(syncing == s.stream.name for s in groups[0]):
+            LOGGER.info("Resuming with %s, interrupted in the last run", syncing)
+        elif syncing:
             LOGGER.info("The last run was interrupted in %s, which is not selected now; its position is dropped",
                         syncing)
         for group in groups:

@@ -2,27 +2,22 @@
 
 Dates: Listrak writes local wall time without an offset, in a zone it does not document, sometimes
 as ISO-like text and sometimes in the US form (`1/5/2024 1:04:05 PM`), with 0 to 7 fractional
-digits. Every form is read, interpreted in `listrak_timezone` unless it carries its own offset, and
-written as RFC 3339 UTC with six fractional digits. .NET's DateTime.MinValue/MaxValue mean "no
+digits. Every form is read (the standard library's parsers: `datetime.fromisoformat`, then
+`strptime` for the US form), interpreted in `listrak_timezone` unless it carries its own offset,
+and written as RFC 3339 UTC with six fractional digits. .NET's DateTime.MinValue/MaxValue mean "no
 date" and become null.
 """
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 from tap_listrak.errors import ProtocolError
 
 UTC = dt.timezone.utc
-
-_ISO = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2})"
-    r"(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?")
-_US = re.compile(
-    r"(\d{1,2})/(\d{1,2})/(\d{4})"
-    r"(?:\s+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*([AaPp][Mm])?)?")
+# The US form, as .NET writes it under en-US: with or without seconds, fraction and meridiem.
+_US_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M:%S.%f %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S",
+               "%m/%d/%Y %H:%M:%S.%f", "%m/%d/%Y %H:%M", "%m/%d/%Y")
 _NO_DATE_YEARS = (1, 9999)
 
 
@@ -40,70 +35,45 @@ class DateReader:
         if isinstance(value, dt.datetime):
             return self._from_datetime(value)
         if isinstance(value, str):
-            return self._from_text(value.strip())
+            return self._from_datetime(_parse(value.strip()))
         raise ProtocolError(f"unexpected date value of type {type(value).__name__}: the reply does not match "
                             "the Listrak v31 contract")
 
-    def _from_text(self, text: str) -> str | None:
-        match = _ISO.fullmatch(text)
-        if match:
-            year, month, day, hour, minute, second, fraction, offset = match.groups()
-            meridiem = None
-        else:
-            match = _US.fullmatch(text)
-            if not match:
-                raise ProtocolError(f"unrecognised date {text!r} in a Listrak reply: expected ISO 8601 or "
-                                    "M/D/YYYY h:mm:ss AM/PM")
-            month, day, year, hour, minute, second, fraction, meridiem = match.groups()
-            offset = None
-        year = int(year)
-        if year in _NO_DATE_YEARS:
-            return None
-        hour = int(hour or 0)
-        if meridiem:
-            if not 1 <= hour <= 12:
-                raise ProtocolError(f"unrecognised date {text!r} in a Listrak reply: hour out of range")
-            hour = hour % 12 + (12 if meridiem.lower() == "pm" else 0)
-        micro = int((fraction or "0")[:6].ljust(6, "0"))
-        try:
-            value = dt.datetime(year, int(month), int(day), hour, int(minute or 0), int(second or 0), micro)
-            if offset:
-                value = value.replace(tzinfo=_parse_offset(offset))
-        except ValueError:
-            raise ProtocolError(f"unrecognised date {text!r} in a Listrak reply: not a calendar date "
-                                "or not a UTC offset") from None
-        return self._from_datetime(value)
-
     def _from_datetime(self, value: dt.datetime) -> str | None:
         if value.year in _NO_DATE_YEARS:
-            return None
+            return None  # .NET's MinValue/MaxValue: converting them could leave the calendar
         if value.tzinfo is None:
             if not self.zone_is_utc:
-                value = value.replace(tzinfo=self.zone).astimezone(UTC)
-        else:
-            value = value.astimezone(UTC)
-        return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
-                f"{value.second:02d}.{value.microsecond:06d}Z")
+                value = value.replace(tzinfo=self.zone)
+        return format_utc(value)
 
     def to_listrak(self, value: dt.datetime) -> dt.datetime:
         """An aware instant → the naive local time Listrak expects in a request."""
         return value.astimezone(self.zone).replace(tzinfo=None)
 
 
-def _parse_offset(text: str) -> dt.tzinfo:
-    if text == "Z":
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:])
-    if minutes > 59:  # dt.timezone itself refuses 24 hours or more
-        raise ValueError(f"minutes out of range in offset {text!r}")
-    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+def _parse(text: str) -> dt.datetime:
+    """ISO 8601 (0–7 fractional digits, with or without offset) by the standard library's C parser;
+    then the US form. ISO first: it is what Listrak is seen to write, and it costs ~0.3 µs."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for form in _US_FORMATS:
+        try:
+            return dt.datetime.strptime(text, form)
+        except ValueError:
+            continue
+    raise ProtocolError(f"unrecognised date {text!r} in a Listrak reply: expected ISO 8601 or "
+                        "M/D/YYYY h:mm:ss AM/PM")
 
 
 def format_utc(value: dt.datetime) -> str:
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The one RFC 3339 form the tap writes: UTC, six fractional digits, Z (a naive value is UTC)."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:"
+            f"{value.second:02d}.{value.microsecond:06d}Z")
 
 
 class RecordShaper:

@@ -4,7 +4,9 @@ The tap reads replies with lxml for speed; tests hold its records against this p
 from lxml import etree
 from zeep.helpers import serialize_object
 
-from tap_listrak.client import ITEM_TYPES
+from tap_listrak.streams import STREAMS
+
+ITEM_TYPES = {stream.operation: stream.item_type for stream in STREAMS}
 
 
 def zeep_items(zeep_client, operation: str, body: bytes) -> list[dict]:
