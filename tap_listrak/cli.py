@@ -16,7 +16,7 @@ from tap_listrak.catalog import default_selections, selections_from_catalog
 from tap_listrak.config import Config, load_config, load_json_file
 from tap_listrak.errors import CatalogError, StateError, TapError
 from tap_listrak.output import SingerWriter
-from tap_listrak.replies import redact
+from tap_listrak.redaction import redact
 from tap_listrak.state import State
 
 LOGGER = logging.getLogger("tap_listrak")
@@ -112,16 +112,16 @@ def main(argv=None) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> None:
-    # Imported here so that bad input is reported before the WSDL is loaded.
-    from tap_listrak.client import ListrakClient
-    from tap_listrak.discover import discover
-    from tap_listrak.sync import Sync
-
     catalog_path = args.catalog or args.properties
     selections = None if args.discover else (
         selections_from_catalog(load_json_file(catalog_path, "catalog", CatalogError)) if catalog_path
         else default_selections())
     state = State(load_json_file(args.state, "state", StateError) if args.state else None)
+    # Imported only now: bad input is reported before zeep and the WSDL are even loaded.
+    from tap_listrak.client import ListrakClient
+    from tap_listrak.discover import discover
+    from tap_listrak.sync import Sync
+
     client = ListrakClient(config)
     if args.discover:
         json.dump(discover(client), sys.stdout, indent=2)

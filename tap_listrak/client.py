@@ -23,7 +23,8 @@ from requests.adapters import HTTPAdapter
 
 from tap_listrak.config import Config
 from tap_listrak.errors import Cancelled, ListrakError, NotFoundError, ProtocolError, RetryableError
-from tap_listrak.replies import NS, ItemReader, OperationReader, Page, redact
+from tap_listrak.redaction import redact
+from tap_listrak.replies import NS, ItemReader, OperationReader, Page
 from tap_listrak.streams import STREAMS
 
 LOGGER = logging.getLogger(__name__)

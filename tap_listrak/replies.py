@@ -21,13 +21,13 @@ import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Callable, Iterable
 
 from lxml import etree
 
 from tap_listrak.errors import (AuthenticationError, IPNotAuthorizedError, NotFoundError, ProtocolError,
                                 RetryableError)
+from tap_listrak.redaction import redact
 
 LOGGER = logging.getLogger(__name__)
 NS = "http://webservices.listrak.com/v31/"
@@ -232,22 +232,6 @@ def html_reply(status: int) -> Exception:
 def _looks_like_html(body: bytes) -> bool:
     head = body[:512].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """Replaces whole occurrences of each secret: one that is not part of a longer word, so that a
-    one-letter username does not turn every "u" of a message into "***"."""
-    for secret in secrets:
-        if secret and secret in text:
-            text = _secret_pattern(secret).sub("***", text)
-    return text
-
-
-@lru_cache(maxsize=16)
-def _secret_pattern(secret: str) -> re.Pattern:
-    before = r"(?<![A-Za-z0-9])" if secret[0].isalnum() else ""
-    after = r"(?![A-Za-z0-9])" if secret[-1].isalnum() else ""
-    return re.compile(before + re.escape(secret) + after)
 
 
 class OperationReader:
