@@ -2,7 +2,9 @@
 
 Selection rules (the Singer convention): a stream is selected by its `selected` metadata, or by
 `selected-by-default` when `selected` is absent; a field is emitted unless its metadata says
-`selected: false`, and key fields (inclusion automatic) are always emitted.
+`selected: false`, and key fields (inclusion automatic) are always emitted. A stream is
+replicated as its `replication-method` metadata says (FULL_TABLE when absent); INCREMENTAL is
+offered where the stream has a replication key (`valid-replication-keys`).
 """
 from __future__ import annotations
 
@@ -15,12 +17,16 @@ from tap_listrak.errors import CatalogError
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
 
 
+FULL_TABLE, INCREMENTAL = "FULL_TABLE", "INCREMENTAL"
+
+
 @dataclass(frozen=True)
 class Selection:
-    """A selected stream and the fields to emit (None: all of them)."""
+    """A selected stream, the fields to emit (None: all of them), and how it is replicated."""
     stream: Stream
     fields: frozenset[str] | None
     schema: dict
+    incremental: bool = False
 
 
 def build_catalog() -> dict:
@@ -32,7 +38,10 @@ def _entry(stream: Stream) -> dict:
     automatic = _automatic_fields(stream)
     mdata = metadata.new()
     mdata = metadata.write(mdata, (), "table-key-properties", list(stream.key_properties))
-    mdata = metadata.write(mdata, (), "forced-replication-method", "FULL_TABLE")
+    if stream.replication_key:
+        mdata = metadata.write(mdata, (), "valid-replication-keys", [stream.replication_key])
+    else:
+        mdata = metadata.write(mdata, (), "forced-replication-method", FULL_TABLE)
     mdata = metadata.write(mdata, (), "inclusion", "available")
     mdata = metadata.write(mdata, (), "selected-by-default", stream.selected_by_default)
     if stream.parent:
@@ -96,7 +105,23 @@ def _selection(stream: Stream, entry: dict) -> Selection | None:
     schema = copy.deepcopy(stream.schema)
     for field in deselected:
         del schema["properties"][field]
-    return Selection(stream, fields, schema)
+    return Selection(stream, fields, schema, _incremental(stream, entry, stream_md))
+
+
+def _incremental(stream: Stream, entry: dict, stream_md: dict) -> bool:
+    """The replication method the catalog asks for (metadata, or the entry's legacy keys)."""
+    method = stream_md.get("replication-method") or entry.get("replication_method") or FULL_TABLE
+    if method not in (FULL_TABLE, INCREMENTAL):
+        raise CatalogError(f"catalog asks for replication method {method!r} of stream {stream.name!r}: this tap "
+                           f"offers {FULL_TABLE} and {INCREMENTAL}")
+    if method == INCREMENTAL and not stream.replication_key:
+        raise CatalogError(f"catalog asks for {INCREMENTAL} replication of stream {stream.name!r}, which is "
+                           f"{FULL_TABLE} only (it is small and its values keep changing): set {FULL_TABLE}")
+    key = stream_md.get("replication-key") or entry.get("replication_key")
+    if method == INCREMENTAL and key not in (None, stream.replication_key):
+        raise CatalogError(f"catalog names replication key {key!r} of stream {stream.name!r}; its only valid key "
+                           f"is {stream.replication_key!r}: fix replication-key or leave it out")
+    return method == INCREMENTAL
 
 
 def _metadata_map(stream: Stream, entry: dict) -> dict:

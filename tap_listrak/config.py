@@ -46,6 +46,11 @@ SETTINGS = (
     Setting("backoff_max_tries", "integer", 5, "Attempts per request before a transient failure stops the run."),
     Setting("backoff_max_seconds", "number", 600, "Longest total time spent retrying one request."),
     Setting("backoff_base_seconds", "number", 2, "First retry delay; later delays grow exponentially with jitter."),
+    Setting("incremental_lookback_hours", "number", 24,
+            "INCREMENTAL streams start this long before their bookmark, for events Listrak reports late."),
+    Setting("incremental_message_days", "integer", None,
+            "INCREMENTAL event streams read only messages sent this many days before the run's end "
+            "(default: every message a FULL_TABLE run reads; see the README for what this trades)."),
     Setting("max_reply_megabytes", "number", 100,
             "A reply larger than this is refused and ends the run (a real Listrak page is a few MB)."),
     Setting("max_pages", "integer", 100000,
@@ -72,6 +77,8 @@ class Config:
     backoff_max_tries: int
     backoff_max_seconds: float
     backoff_base_seconds: float
+    incremental_lookback_hours: float
+    incremental_message_days: int | None
     max_reply_megabytes: float
     max_pages: int
 
@@ -122,6 +129,10 @@ def _checked(v: dict) -> Config:
               "max_reply_megabytes", "max_pages")
     if v["message_lookback_days"] < 0:
         raise ConfigError("config key 'message_lookback_days' must be 0 or more")
+    if v["incremental_lookback_hours"] < 0:
+        raise ConfigError("config key 'incremental_lookback_hours' must be 0 or more")
+    if v["incremental_message_days"] is not None and v["incremental_message_days"] <= 0:
+        raise ConfigError("config key 'incremental_message_days' must be greater than 0, or left out")
     if v["backoff_base_seconds"] < 0:
         raise ConfigError("config key 'backoff_base_seconds' must be 0 or more")
     url = urlparse(v["endpoint_url"])

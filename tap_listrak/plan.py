@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from tap_listrak.catalog import Selection
 from tap_listrak.streams import RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
@@ -26,11 +26,16 @@ REQUEST_MARGIN = dt.timedelta(days=1)
 
 @dataclass(frozen=True)
 class RunWindow:
-    """[start, end) of the run, and how requests name it: Listrak reads naive local times."""
+    """[start, end) of the run, per stream, and how requests name it (Listrak reads naive local times).
+
+    A FULL_TABLE stream starts at start_date; an INCREMENTAL one where `starts` says (its bookmark
+    less the lookback). `floors` limits which messages an INCREMENTAL event stream walks."""
     start: dt.datetime
     end: dt.datetime
     lookback: dt.timedelta
     to_listrak: Callable[[dt.datetime], dt.datetime]
+    starts: Mapping[str, dt.datetime] = field(default_factory=dict)
+    floors: Mapping[str, dt.datetime] = field(default_factory=dict)
     start_text: str = field(init=False)
     end_text: str = field(init=False)
 
@@ -38,9 +43,16 @@ class RunWindow:
         object.__setattr__(self, "start_text", format_utc(self.start))
         object.__setattr__(self, "end_text", format_utc(self.end))
 
+    def start_of(self, stream: Stream) -> dt.datetime:
+        return self.starts.get(stream.name, self.start)
+
     def walk_start(self, stream: Stream) -> dt.datetime:
-        """Earliest send date of the parent messages a stream reads."""
-        return self.start - self.lookback if stream.walks_lookback else self.start
+        """Earliest send date of the parent messages a stream reads: its own start, or, for event
+        streams, start_date less the message lookback (an event may come long after its send)."""
+        if not stream.walks_lookback:
+            return self.start_of(stream)
+        low = self.start - self.lookback
+        return max(low, self.floors[stream.name]) if stream.name in self.floors else low
 
     def request_range(self, low: dt.datetime, high: dt.datetime | None = None) -> dict:
         high = high or self.end
@@ -53,13 +65,15 @@ class RunWindow:
             low = windows[-1][1]
         return windows
 
-    def keeps(self, field_name: str | None) -> Callable[[dict], bool]:
-        """Whether a shaped record's own date lies in [start, end) (every record, without a date field)."""
-        if field_name is None:
+    def keeps(self, stream: Stream) -> Callable[[dict], bool]:
+        """Whether a shaped record's own date lies in the stream's [start, end) (every record, for a
+        stream without a date)."""
+        name = stream.event_date
+        if name is None:
             return lambda record: True
-        low, high = self.start_text, self.end_text
+        low, high = format_utc(self.start_of(stream)), self.end_text
         # RFC 3339 UTC strings of one fixed width compare like the instants they name.
-        return lambda record: record[field_name] is not None and low <= record[field_name] < high
+        return lambda record: record[name] is not None and low <= record[name] < high
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,7 @@ def request_params(stream: Stream, parent: dict | None, run: RunWindow, include_
                    window: tuple[dt.datetime, dt.datetime] | None = None) -> dict:
     params = {stream.parent_field: parent[stream.parent_field]} if stream.parent_field else {}
     if RANGE in stream.params:
-        params.update(run.request_range(*window) if window else run.request_range(run.start))
+        params.update(run.request_range(*window) if window else run.request_range(run.start_of(stream)))
     if TEST_MESSAGES in stream.params:
         params["IncludeTestMessages"] = include_test_messages
     return params

@@ -64,7 +64,7 @@ class Runner:
         """Shapes (unless already shaped), bounds, projects and encodes a page of items."""
         stream, fields = unit.stream, unit.selection.fields
         shape = (lambda item: item) if unit.records is not None else self.shapers[stream.name].shape
-        keeps = self.run.keeps(stream.event_date)
+        keeps = self.run.keeps(stream)
         added, value = stream.added_field, unit.parent_value
 
         def encode(items: list[dict]) -> EncodedPage:

@@ -5,7 +5,14 @@ Shape (keys the tap does not know, at any level, are carried over unchanged):
     {"currently_syncing": "message_opens",
      "bookmarks": {
        "lists":         {"run_start": S, "run_end": E, "complete": true},
-       "message_opens": {"run_start": S, "run_end": E, "position": [ListID, SendDate, MsgID]}}}
+       "message_opens": {"run_start": S, "run_end": E, "position": [ListID, SendDate, MsgID],
+                         "replication_key": "OpenDate", "replication_key_value": B}}}
+
+`replication_key_value` (Singer's convention) is the end of the last run that extracted the
+stream completely: an INCREMENTAL run starts there, less the lookback. It is written with the
+stream's completion, after every record before it, and kept across runs; streams that have a
+replication key write it in FULL_TABLE runs too, so a switch to INCREMENTAL starts where the last
+complete run ended.
 
 A stream's `position` is the last unit (list, or message of a list) whose records were all
 written. A position counts only for the same run window (run_start, run_end): a resumed run keeps
@@ -52,6 +59,12 @@ class State:
                     tzinfo=dt.timezone.utc)
         return None
 
+    def replicated_until(self, stream: str) -> dt.datetime | None:
+        """The stream's bookmark: the end of its last complete run, if any."""
+        bookmark = self.value["bookmarks"].get(stream)
+        value = bookmark.get("replication_key_value") if isinstance(bookmark, dict) else None
+        return _instant(value) if value is not None else None
+
     def position(self, stream: str, run_start: dt.datetime, run_end: dt.datetime):
         """COMPLETE, a position list, or None (start from the beginning)."""
         bookmark = self.value["bookmarks"].get(stream)
@@ -74,6 +87,10 @@ class State:
         bookmark = self._bookmark(stream, run_start, run_end)
         bookmark.pop("position", None)
         bookmark["complete"] = True
+
+    def set_replicated_until(self, stream: str, key: str, end: dt.datetime) -> None:
+        self.value["bookmarks"].setdefault(stream, {}).update(replication_key=key,
+                                                              replication_key_value=format_utc(end))
 
     def clear_positions(self) -> None:
         """After a complete run: no position left, unknown keys kept."""
@@ -127,8 +144,21 @@ def _validate_bookmark(name: str, bookmark) -> None:
         except (TypeError, ValueError):
             raise StateError(f"state bookmark {name}.{key} is not a date-time written by this tap ({value!r}): "
                              "delete that bookmark to start the stream over") from None
+    value = bookmark.get("replication_key_value")
+    if value is not None:
+        try:
+            _instant(value)
+        except (TypeError, ValueError):
+            raise StateError(f"state bookmark {name}.replication_key_value is not an ISO 8601 date-time ({value!r}): "
+                             "fix it, or delete it to extract the stream from start_date again") from None
     position = bookmark.get("position")
     if position is not None and not (isinstance(position, list) and position
                                      and all(isinstance(part, (int, str)) for part in position)):
         raise StateError(f"state bookmark {name}.position must be a list such as [ListID, SendDate, MsgID]: "
                          "delete that bookmark to start the stream over")
+
+
+def _instant(value: str) -> dt.datetime:
+    """An ISO 8601 date-time as an aware instant (UTC unless it says otherwise)."""
+    parsed = dt.datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)

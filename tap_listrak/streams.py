@@ -15,6 +15,9 @@ How to read an entry:
 - `event_date`: the field that start_date and the run's end bound; records outside are dropped.
 - `walks_lookback`: children of messages that read the messages sent in the lookback before
   start_date too (an event may come long after its send).
+- `replication_key`: what an INCREMENTAL run bookmarks and starts from. The stream's own
+  `event_date`, or its parent's (message_sends: the message's SendDate, since a message's sends
+  are complete once its send is over). None: FULL_TABLE only.
 - `order_key`: for a stream that other streams hang off, the fields ordering its records; a unit's
   position in the state is its parent record's order key.
 - `collected`: read whole before its children and emitted from memory (small parents).
@@ -43,6 +46,7 @@ class Stream:
     unit: str = EACH
     event_date: str | None = None
     walks_lookback: bool = False
+    replication_key: str | None = None
     order_key: tuple[str, ...] = ()
     collected: bool = False
     selected_by_default: bool = False
@@ -51,6 +55,11 @@ class Stream:
     def added_field(self) -> str | None:
         """The parent's field added to each record (and always emitted)."""
         return self.parent_field if self.adds_parent_field else None
+
+    @property
+    def bounds_parent(self) -> bool:
+        """Whether the replication key is the parent's date (it bounds which parents are read)."""
+        return self.replication_key is not None and self.replication_key != self.event_date
 
     @property
     def paged(self) -> bool:
@@ -77,7 +86,8 @@ class Stream:
 
 def _message_events(name: str, operation: str, item_type: str, event_date: str, *keys: str) -> Stream:
     return Stream(name, operation, item_type, ("MsgID", "EmailAddress", event_date) + keys, parent="messages",
-                  parent_field="MsgID", params=(RANGE, PAGE), event_date=event_date, walks_lookback=True)
+                  parent_field="MsgID", params=(RANGE, PAGE), event_date=event_date, walks_lookback=True,
+                  replication_key=event_date)
 
 
 # Sync order: parents before children; the message_* streams in the published order.
@@ -89,7 +99,7 @@ STREAMS: tuple[Stream, ...] = (
            event_date="SendDate", order_key=("ListID", "SendDate", "MsgID"), collected=True, selected_by_default=True),
     # Sends happen at the send date: only messages sent since start_date have sends in range.
     Stream("message_sends", "ReportMessageContactSent", "WSMessageRecipient", ("MsgID", "EmailAddress"),
-           parent="messages", parent_field="MsgID", params=(PAGE,)),
+           parent="messages", parent_field="MsgID", params=(PAGE,), replication_key="SendDate"),
     _message_events("message_opens", "ReportRangeMessageContactOpen", "WSContactOpen", "OpenDate"),
     _message_events("message_clicks", "ReportRangeMessageContactClick", "WSContactClick", "ClickDate", "LinkUrl"),
     _message_events("message_reads", "ReportRangeMessageContactRead", "WSContactRead", "ReadDate"),
@@ -97,7 +107,7 @@ STREAMS: tuple[Stream, ...] = (
     _message_events("message_bounces", "ReportRangeMessageContactBounces", "WSContactBounce", "BounceDate"),
     Stream("subscribed_contacts", "ReportRangeSubscribedContacts", "WSContactSubscriptionInfo",
            ("ContactID", "ListID"), parent="lists", parent_field="ListID", params=(RANGE, PAGE),
-           event_date="AdditionDate", selected_by_default=True),
+           event_date="AdditionDate", replication_key="AdditionDate", selected_by_default=True),
 )
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}
 

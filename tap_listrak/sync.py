@@ -20,7 +20,7 @@ from tap_listrak.progress import Progress
 from tap_listrak.runner import Runner
 from tap_listrak.state import COMPLETE, State
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
-from tap_listrak.transform import DateReader, RecordShaper
+from tap_listrak.transform import DateReader, RecordShaper, format_utc
 
 LOGGER = logging.getLogger(__name__)
 
@@ -37,11 +37,29 @@ class Sync:
         end = config.end_date or state.resumable_end(config.start_date, {s.stream.name for s in selections}) or \
             (now or dt.datetime.now(dt.timezone.utc))
         self.run_window = plan.RunWindow(config.start_date, end, dt.timedelta(days=config.message_lookback_days),
-                                         dates.to_listrak)
+                                         dates.to_listrak, *self._incremental_bounds(end))
         shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, dates) for stream in STREAMS}
         self.parents = Parents(config, client, self.run_window, shapers)
         self.runner = Runner(client, writer, state, self.run_window, shapers, progress or Progress(),
                              config.max_workers)
+
+    def _incremental_bounds(self, end: dt.datetime) -> tuple[dict, dict]:
+        """Where each INCREMENTAL stream starts (its bookmark less the lookback, never before
+        start_date), and which messages its walk is limited to (incremental_message_days)."""
+        config, starts, floors = self.config, {}, {}
+        lookback = dt.timedelta(hours=config.incremental_lookback_hours)
+        for selection in self.selections:
+            name = selection.stream.name
+            bookmark = self.state.replicated_until(name) if selection.incremental else None
+            if bookmark is not None:
+                starts[name] = min(max(config.start_date, bookmark - lookback), end)
+                LOGGER.info("%s: INCREMENTAL from %s (bookmark %s less %g h)", name, format_utc(starts[name]),
+                            format_utc(bookmark), config.incremental_lookback_hours)
+            elif selection.incremental:
+                LOGGER.info("%s: INCREMENTAL, no bookmark yet: from start_date", name)
+            if selection.incremental and config.incremental_message_days:
+                floors[name] = end - dt.timedelta(days=config.incremental_message_days)
+        return starts, floors
 
     def run(self) -> None:
         try:
@@ -102,6 +120,9 @@ class Sync:
         self.runner.run_units(", ".join(s.stream.name for s in pending), self._units(pending, positions))
         for selection in pending:
             self.state.set_complete(selection.stream.name, self.run_window.start, self.run_window.end)
+            if selection.stream.replication_key:  # everything before the run's end is written now
+                self.state.set_replicated_until(selection.stream.name, selection.stream.replication_key,
+                                                self.run_window.end)
         self.state.set_syncing(None)
         self.writer.state(self.state.value)
 

@@ -47,6 +47,11 @@ def names(selections) -> list[str]:
     return [s.stream.name for s in selections]
 
 
+REPLICATION_KEYS = {"message_sends": "SendDate", "message_opens": "OpenDate", "message_clicks": "ClickDate",
+                    "message_reads": "ReadDate", "message_unsubs": "RemovalDate", "message_bounces": "BounceDate",
+                    "subscribed_contacts": "AdditionDate"}
+
+
 # -- build_catalog ----------------------------------------------------------------------------------
 def test_nine_streams_in_sync_order():
     catalog = build_catalog()
@@ -63,7 +68,10 @@ def test_stream_metadata(name):
     md = stream_md(catalog, name)
     assert entry(catalog, name)["key_properties"] == keys
     assert md["table-key-properties"] == keys
-    assert md["forced-replication-method"] == "FULL_TABLE"
+    if name in ("lists", "messages"):
+        assert md["forced-replication-method"] == "FULL_TABLE" and "valid-replication-keys" not in md
+    else:
+        assert md["valid-replication-keys"] == [REPLICATION_KEYS[name]] and "forced-replication-method" not in md
     assert md["selected-by-default"] is by_default
     assert md.get("parent-tap-stream-id") == parent
     assert "selected" not in md   # discovery selects nothing explicitly
@@ -249,3 +257,29 @@ def test_garbage_catalog_is_a_catalog_error(catalog):
     with pytest.raises(CatalogError) as caught:
         selections_from_catalog(catalog)
     assert "--discover" in str(caught.value)
+
+
+# -- replication method ---------------------------------------------------------------------------
+def test_full_table_unless_the_catalog_asks_for_incremental():
+    catalog = build_catalog()
+    for name in ("message_opens", "subscribed_contacts", "message_sends"):
+        set_md(catalog, name, (), selected=True)
+    set_md(catalog, "message_opens", (), **{"replication-method": "INCREMENTAL", "replication-key": "OpenDate"})
+    entry(catalog, "message_sends")["replication_method"] = "INCREMENTAL"   # the legacy entry-level key
+    by_name = {s.stream.name: s for s in selections_from_catalog(catalog)}
+    assert by_name["message_opens"].incremental and by_name["message_sends"].incremental
+    assert not by_name["subscribed_contacts"].incremental and not by_name["lists"].incremental
+
+
+@pytest.mark.parametrize("name,values,words", [
+    ("lists", {"replication-method": "INCREMENTAL"}, ["FULL_TABLE only", "lists"]),
+    ("message_opens", {"replication-method": "LOG_BASED"}, ["LOG_BASED"]),
+    ("message_opens", {"replication-method": "INCREMENTAL", "replication-key": "ClickDate"}, ["ClickDate", "OpenDate"]),
+])
+def test_impossible_replication_is_a_catalog_error(name, values, words):
+    catalog = build_catalog()
+    set_md(catalog, name, (), selected=True, **values)
+    with pytest.raises(CatalogError) as caught:
+        selections_from_catalog(catalog)
+    for word in words:
+        assert word in str(caught.value)
