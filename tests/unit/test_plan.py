@@ -1,0 +1,102 @@
+"""The plan without a socket: groups, units, positions, request parameters, per-stream windows."""
+import datetime as dt
+
+import pytest
+
+from tap_listrak import plan
+from tap_listrak.catalog import Selection
+from tap_listrak.streams import STREAMS_BY_NAME
+
+UTC = dt.timezone.utc
+START = dt.datetime(2024, 1, 1, tzinfo=UTC)
+END = dt.datetime(2024, 7, 1, tzinfo=UTC)
+LISTS = [{"ListID": 11}, {"ListID": 22}]
+MESSAGES = [  # in order_key order: ListID, SendDate, MsgID
+    {"ListID": 11, "SendDate": "2023-12-20T00:00:00.000000Z", "MsgID": 1},   # in the 30-day lookback
+    {"ListID": 11, "SendDate": "2024-02-01T00:00:00.000000Z", "MsgID": 2},
+    {"ListID": 22, "SendDate": "2023-10-01T00:00:00.000000Z", "MsgID": 3},   # before the lookback
+    {"ListID": 22, "SendDate": "2024-06-30T00:00:00.000000Z", "MsgID": 4},
+]
+
+
+def _selection(name: str, incremental: bool = False) -> Selection:
+    stream = STREAMS_BY_NAME[name]
+    return Selection(stream, None, stream.schema, incremental)
+
+
+def _window(**kw) -> plan.RunWindow:
+    return plan.RunWindow(START, END, dt.timedelta(days=30), lambda value: value.replace(tzinfo=None), **kw)
+
+
+def _units(names, positions=None, window=None):
+    group = [_selection(name) for name in names]
+    parent = STREAMS_BY_NAME[group[0].stream.parent]
+    records = LISTS if parent.name == "lists" else MESSAGES
+    return plan.units(group, {**{n: None for n in names}, **(positions or {})}, parent, records,
+                      window or _window(), include_test_messages=False)
+
+
+def test_groups_put_parents_first_streamed_siblings_together_and_the_interrupted_group_first():
+    names = ["lists", "messages", "message_sends", "message_opens", "message_clicks", "subscribed_contacts"]
+    selections = [_selection(name) for name in names]
+    as_names = lambda groups: [[s.stream.name for s in group] for group in groups]  # noqa: E731
+    assert as_names(plan.groups(selections, None)) == [
+        ["lists"], ["messages"], ["message_sends", "message_opens", "message_clicks"], ["subscribed_contacts"]]
+    assert as_names(plan.groups(selections, "message_clicks"))[0] == ["message_sends", "message_opens",
+                                                                       "message_clicks"]
+
+
+def test_event_streams_walk_the_lookback_and_sends_only_messages_sent_since_start():
+    units = _units(["message_sends", "message_opens"])
+    assert [(u.stream.name, u.parent_value) for u in units] == [
+        ("message_opens", 1), ("message_sends", 2), ("message_opens", 2), ("message_sends", 4), ("message_opens", 4)]
+    opens = units[0]
+    assert opens.position == [11, "2023-12-20T00:00:00.000000Z", 1]
+    assert opens.params == {"MsgID": 1, "StartDate": dt.datetime(2023, 12, 31), "EndDate": dt.datetime(2024, 7, 2)}
+    assert units[1].params == {"MsgID": 2}   # ReportMessageContactSent takes no range
+
+
+def test_units_after_a_position_are_the_only_ones_left():
+    position = [11, "2024-02-01T00:00:00.000000Z", 2]
+    units = _units(["message_sends", "message_opens"], {"message_opens": position})
+    assert [(u.stream.name, u.parent_value) for u in units] == [
+        ("message_sends", 2), ("message_sends", 4), ("message_opens", 4)]
+
+
+def test_list_children_get_one_unit_per_list():
+    units = _units(["subscribed_contacts"], {"subscribed_contacts": [11]})
+    assert [(u.position, u.params["ListID"]) for u in units] == [([22], 22)]
+
+
+def test_an_incremental_stream_starts_at_its_own_start_and_sends_walk_from_it():
+    window = _window(starts={"message_opens": dt.datetime(2024, 6, 1, tzinfo=UTC),
+                             "message_sends": dt.datetime(2024, 6, 1, tzinfo=UTC)})
+    units = _units(["message_sends", "message_opens"], window=window)
+    # opens still walk every message a full run walks (exact), asking only from their start;
+    # sends walk only messages sent since their start.
+    assert [(u.stream.name, u.parent_value) for u in units] == [
+        ("message_opens", 1), ("message_opens", 2), ("message_sends", 4), ("message_opens", 4)]
+    assert units[0].params["StartDate"] == dt.datetime(2024, 5, 31)
+    keeps = window.keeps(STREAMS_BY_NAME["message_opens"])
+    assert not keeps({"OpenDate": "2024-05-31T23:59:59.999999Z"}) and keeps({"OpenDate": "2024-06-01T00:00:00.000000Z"})
+    assert not keeps({"OpenDate": "2024-07-01T00:00:00.000000Z"}) and not keeps({"OpenDate": None})
+    assert window.keeps(STREAMS_BY_NAME["message_clicks"])({"ClickDate": "2024-01-01T00:00:00.000000Z"})
+
+
+def test_a_message_floor_limits_an_incremental_event_walk():
+    window = _window(floors={"message_opens": dt.datetime(2024, 3, 1, tzinfo=UTC)})
+    assert [u.parent_value for u in _units(["message_opens"], window=window)] == [4]
+
+
+def test_collected_units_carry_their_share_of_the_records():
+    group = [_selection("messages")]
+    units = plan.units(group, {"messages": [11]}, STREAMS_BY_NAME["lists"], LISTS, _window(), False,
+                       collected={"messages": MESSAGES})
+    assert [(u.position, [r["MsgID"] for r in u.records]) for u in units] == [([22], [3, 4])]
+
+
+@pytest.mark.parametrize("days,expected", [(365, 1), (60, 4), (30, 7)])
+def test_windows_cover_the_run_without_overlap(days, expected):
+    windows = _window().windows(START, days)
+    assert len(windows) == expected and windows[0][0] == START and windows[-1][1] == END
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))

@@ -1,0 +1,72 @@
+"""The runner with fake units and a stand-in client: order, STATE after each unit, skips, bounds."""
+import datetime as dt
+import io
+import json
+
+from tap_listrak import plan
+from tap_listrak.catalog import Selection
+from tap_listrak.errors import NotFoundError
+from tap_listrak.output import SingerWriter
+from tap_listrak.progress import Progress
+from tap_listrak.runner import Runner
+from tap_listrak.state import State
+from tap_listrak.streams import STREAMS_BY_NAME
+from tap_listrak.transform import DateReader, RecordShaper
+
+UTC = dt.timezone.utc
+START, END = dt.datetime(2024, 1, 1, tzinfo=UTC), dt.datetime(2024, 7, 1, tzinfo=UTC)
+OPENS = STREAMS_BY_NAME["message_opens"]
+
+
+class PagesByMsgID:
+    """Answers client.pages() from a table; a missing MsgID is Listrak's not-found fault."""
+
+    def __init__(self, pages: dict[int, list[list[dict]]]):
+        self.table = pages
+
+    def pages(self, operation, convert, **params):
+        if params["MsgID"] not in self.table:
+            raise NotFoundError("Listrak says the object no longer exists (404 - File or directory not found.)")
+        for page in self.table[params["MsgID"]]:
+            yield convert([dict(item) for item in page])
+
+
+def _open(day: int, email: str) -> dict:
+    return {"ContactID": "1", "EmailAddress": email, "OpenDate": f"2024-0{day}-01T00:00:00"}
+
+
+def _run(table, msg_ids, workers=4, fields=None):
+    out, state = io.StringIO(), State()
+    run = plan.RunWindow(START, END, dt.timedelta(days=30), lambda value: value)
+    shapers = {"message_opens": RecordShaper(OPENS.date_fields, (), DateReader(UTC))}
+    runner = Runner(PagesByMsgID(table), SingerWriter(out), state, run, shapers, Progress(terminal=False), workers)
+    units = [plan.Unit(Selection(OPENS, fields, OPENS.schema), [1, "2024-01-01", msg_id], {"MsgID": msg_id}, msg_id)
+             for msg_id in msg_ids]
+    runner.run_units("message_opens", units)
+    return [json.loads(line) for line in out.getvalue().splitlines()], runner
+
+
+def test_records_in_unit_order_and_a_state_after_each_unit():
+    table = {7: [[_open(2, "a@x")], [_open(3, "b@x")]], 8: [[_open(4, "c@x")]], 9: [[]]}
+    messages, _ = _run(table, [7, 8, 9])
+    kinds = [(m["type"], m["record"]["EmailAddress"] if m["type"] == "RECORD" else
+              m["value"]["bookmarks"]["message_opens"]["position"][-1]) for m in messages]
+    assert kinds == [("RECORD", "a@x"), ("RECORD", "b@x"), ("STATE", 7), ("RECORD", "c@x"), ("STATE", 8),
+                     ("STATE", 9)]
+    first = messages[0]["record"]
+    assert first["MsgID"] == 7 and first["OpenDate"] == "2024-02-01T00:00:00.000000Z"
+
+
+def test_records_outside_the_window_are_dropped_and_fields_projected():
+    table = {7: [[_open(2, "in@x"), {**_open(2, "early@x"), "OpenDate": "2023-12-31T23:59:59"},
+                  {**_open(2, "late@x"), "OpenDate": "2024-07-01T00:00:00"}]]}
+    messages, _ = _run(table, [7], fields=frozenset({"MsgID", "EmailAddress", "OpenDate"}))
+    records = [m["record"] for m in messages if m["type"] == "RECORD"]
+    assert records == [{"EmailAddress": "in@x", "OpenDate": "2024-02-01T00:00:00.000000Z", "MsgID": 7}]
+
+
+def test_a_vanished_unit_is_skipped_named_and_its_position_still_moves():
+    messages, runner = _run({7: [[_open(2, "a@x")]], 9: [[_open(5, "z@x")]]}, [7, 8, 9], workers=1)
+    assert runner.skipped == ["message_opens of MsgID 8"]
+    positions = [m["value"]["bookmarks"]["message_opens"]["position"][-1] for m in messages if m["type"] == "STATE"]
+    assert positions == [7, 8, 9]
