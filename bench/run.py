@@ -27,7 +27,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from collections import Counter
@@ -45,8 +44,9 @@ QUICK_DATASET = dict(lists=3, messages_per_list=10, recipients=300, subscribers_
 EMULATOR_FLAGS = ["--no-nil-items"]
 START_DATE = "2022-01-01T00:00:00Z"
 DEFAULT_WORKERS = next(s.default for s in SETTINGS if s.name == "max_workers")
+LAUNCHER = ROOT / "bench" / "launch.py"
 PEER_PYTHON = ROOT / ".venv-tools" / "tap-listrak-1.1.0" / "bin" / "python"
-RUN_TIMEOUT = 1800  # seconds; a run still going then is killed and the bench fails
+RUN_TIMEOUT = 1800  # seconds; a run still going then is killed (with its process group) and the bench fails
 RECORD_LINE = re.compile(rb'^\{"type": ?"RECORD", ?"stream": ?"([^"]+)"', re.M)
 
 
@@ -117,26 +117,34 @@ class Emulator:
                 self.process.wait()
 
 
+def launch(args: list[str], workdir: Path, stdout, stderr) -> dict:
+    """Runs `args` through bench/launch.py (see there why) and returns its wall time and rusage."""
+    usage_path = workdir / "rusage.json"
+    usage_path.unlink(missing_ok=True)
+    process = subprocess.Popen([sys.executable, "-I", "-S", str(LAUNCHER), str(usage_path), *args],
+                               stdout=stdout, stderr=stderr, cwd=workdir, start_new_session=True)
+    try:
+        process.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise BenchFailure(f"{args[0]} still running after {RUN_TIMEOUT} s: killed")
+    if not usage_path.exists():
+        raise BenchFailure(f"the launcher failed (exit {process.returncode})")
+    return json.loads(usage_path.read_text())
+
+
 def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator, workers: int,
                  latency_ms: float, keep_stdout: bool) -> Result:
     """Runs one tap process and measures it; RECORD lines are counted from its stdout (kept in a
     file) or, when `keep_stdout` is false (our tap only), taken from its closing "Done:" line."""
     emulator.reset()
     log_path, out_path = workdir / "tap.log", workdir / "tap.out"
-    started = time.monotonic()
     with open(out_path if keep_stdout else os.devnull, "wb") as out, open(log_path, "wb") as log:
-        process = subprocess.Popen(args, stdout=out, stderr=log, cwd=workdir)
-        watchdog = threading.Timer(RUN_TIMEOUT, lambda: os.kill(process.pid, signal.SIGKILL))
-        watchdog.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            watchdog.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.monotonic() - started
+        usage = launch(args, workdir, out, log)
     text = log_path.read_text(errors="replace")
-    if process.returncode != 0:
-        raise BenchFailure(f"{label} failed (exit {process.returncode}); the end of its log:\n"
+    if usage["exit"] != 0:
+        raise BenchFailure(f"{label} failed (exit {usage['exit']}); the end of its log:\n"
                            + "\n".join(text.splitlines()[-30:]))
     if keep_stdout:
         records = Counter(m.decode() for m in RECORD_LINE.findall(out_path.read_bytes()))
@@ -152,8 +160,13 @@ def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator,
     if not records:
         raise BenchFailure(f"{label} extracted no records; the end of its log:\n"
                            + "\n".join(text.splitlines()[-30:]))
-    return Result(label, wall, usage.ru_utime + usage.ru_stime, records, soap, usage.ru_maxrss / 1024,
+    return Result(label, usage["wall"], usage["utime"] + usage["stime"], records, soap, usage["maxrss_kb"] / 1024,
                   workers, latency_ms, other)
+
+
+def rss_floor(workdir: Path) -> float:
+    """Peak RSS the launcher reports for a program that uses almost none: below it, figures mean nothing."""
+    return launch([sys.executable, "-I", "-S", "-c", "pass"], workdir, None, None)["maxrss_kb"] / 1024
 
 
 def our_config(emulator: Emulator, workers: int) -> dict:
@@ -281,6 +294,7 @@ def bench(args) -> int:
         workdir = Path(tmp)
         peer = None if args.no_peer else Peer(args.peer_python, workdir)
         print(machine() + (f"; peer Python {peer.version()}" if peer else ""))
+        print(f"peak RSS floor (an empty Python run by the launcher): {rss_floor(workdir):.1f} MB")
         print(f"account: {dataset}, emulator flags {' '.join(flags) or 'none'}, start_date {START_DATE}\n",
               flush=True)
         for latency in latencies:
