@@ -9,6 +9,14 @@ call time. This wrapper sets that constant to WSDL_URL before the peer's own `ma
 emulator's WSDL carries its own address as `soap:address`, so zeep then sends every call there.
 Nothing installed is edited. The peer selects streams from `--properties` (it ignores
 `--catalog` and falls back to discovery, which selects only `lists` and `messages`).
+
+Against the emulator it extracts all nine streams, record for record the same counts as
+tap-listrak with include_test_messages, provided the emulator runs with `--no-nil-items`. With
+the emulator's default (a few arrays end with an `xsi:nil` item, which the WSDL allows), zeep
+turns that item into an object whose fields are all None; the peer writes it as a record (lists:
+one all-null record) and then stops in `streams.new_max_send_dt` with "TypeError: '>' not
+supported between instances of 'NoneType' and 'str'" on the nil WSMessageActivity's SendDate,
+before any message report.
 """
 import sys
 from pathlib import Path

@@ -13,7 +13,7 @@ memory does not grow with the data.
 
 Both taps extract the same records: ours runs with include_test_messages (the peer always asks for
 test messages), and the emulator leaves xsi:nil array items out (`--no-nil-items`): the peer
-stops with a TypeError on the first one (see docs/scaling.md). Figures are ratios within one run:
+stops with a TypeError on the first one (see bench/peer.py; `--nil-items` shows it). Figures are ratios within one run:
 the machine is noisy, absolute times are not comparable between machines.
 """
 from __future__ import annotations
