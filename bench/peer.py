@@ -13,10 +13,10 @@ Nothing installed is edited. The peer selects streams from `--properties` (it ig
 Against the emulator it extracts all nine streams, record for record the same counts as
 tap-listrak with include_test_messages, provided the emulator runs with `--no-nil-items`. With
 the emulator's default (a few arrays end with an `xsi:nil` item, which the WSDL allows), zeep
-turns that item into an object whose fields are all None; the peer writes it as a record (lists:
-one all-null record) and then stops in `streams.new_max_send_dt` with "TypeError: '>' not
-supported between instances of 'NoneType' and 'str'" on the nil WSMessageActivity's SendDate,
-before any message report.
+turns that item into an object whose fields are all None; the peer writes it as an all-null
+record (in lists, then in messages) and then stops in `streams.new_max_send_dt` with "TypeError:
+'>' not supported between instances of 'NoneType' and 'str'" on the nil item's SendDate, before
+any message report or subscribed contact.
 """
 import sys
 from pathlib import Path
