@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean tools
+.PHONY: install demo test test-fast bench peer clean tools
 
 # Tools the integration tests run the tap with, each in its own virtualenv (their dependencies
 # conflict with each other and with the tap's): Singer tools, and pgserver, whose wheel carries the
@@ -44,8 +44,24 @@ test: install tools
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
-bench: install
-	$(BIN)/python -m bench.run
+# The published singer-io tap `make bench` compares with, in its own virtualenv (never imported
+# by the tap: bench/peer.py runs it with that virtualenv's python). Bump the pin to reinstall it.
+PEER_PIN   := tap-listrak==1.1.0
+PEER_DIR   := $(TOOLS_DIR)/$(subst ==,-,$(PEER_PIN))
+PEER_STAMP := $(PEER_DIR)/.installed
+
+peer: $(PEER_STAMP)
+
+$(PEER_STAMP):
+	rm -rf $(PEER_DIR)
+	$(PYTHON) -m venv $(PEER_DIR)
+	$(PEER_DIR)/bin/pip install --quiet --upgrade pip
+	$(PEER_DIR)/bin/pip install --quiet '$(PEER_PIN)'
+	touch $@
+
+# make bench BENCH_ARGS=--quick for a smaller account; --help lists the options.
+bench: install $(PEER_STAMP)
+	$(BIN)/python -m bench.run --peer-python $(PEER_DIR)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS_DIR) demo-output bench/results *.egg-info

@@ -1,34 +1,57 @@
-"""`make bench`: the tap end to end against the emulator, sequential and concurrent, measured.
+"""`make bench`: the tap end to end against the emulator, next to the published SOAP tap, measured.
 
 For each latency (default 0 ms and 50 ms) the emulator runs as its own process with a dataset of
-about 150,000 records; `tap-listrak` syncs every stream into /dev/null with max_workers=1 and with
-the default, and the table shows wall time, the tap's CPU time (its own rusage), CPU µs per record,
-requests (the emulator's count), records, records/s, peak RSS, and the speed-up of the default
-over sequential. A last pair of runs syncs the dataset and one with ten times its records, to
-show that peak memory does not grow with the data. Figures are ratios within one run: the machine is
-noisy, absolute times are not comparable between machines.
+about 150,000 records. On that one account, one after the other: `tap-listrak` syncs every stream
+with max_workers=1 and with the default, then the published singer-io tap `tap-listrak==1.1.0`
+(the peer, in its own virtualenv, pointed at the emulator by `bench/peer.py`) syncs the same nine
+streams. Each run is its own process; the table shows wall time, the process's CPU time (its
+rusage), CPU µs per record, SOAP requests (the emulator's count), records (RECORD lines), records/s
+and peak RSS; below it the speed-up of the default over sequential, the ratios ours/peer, and at
+a latency above zero the latency limit requests × latency ÷ max_workers with our wall ÷ that
+limit. A last pair of runs syncs the account and one with ten times its records, to show that peak
+memory does not grow with the data.
+
+Both taps extract the same records: ours runs with include_test_messages (the peer always asks for
+test messages), and the emulator leaves xsi:nil array items out (`--no-nil-items`): the peer
+stops with a TypeError on the first one (see bench/peer.py; `--nil-items` shows it). Figures are ratios within one run:
+the machine is noisy, absolute times are not comparable between machines.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tap_listrak.catalog import build_catalog
 from tap_listrak.config import SETTINGS
 from tests.e2e.tap_runner import EMULATOR_PASSWORD, EMULATOR_USER, TAP, catalog_selecting
 
+ROOT = Path(__file__).resolve().parent.parent
 DATASET = dict(lists=4, messages_per_list=30, recipients=900, subscribers_per_list=5000)
+QUICK_DATASET = dict(lists=3, messages_per_list=10, recipients=300, subscribers_per_list=1000)
+# The emulator's defaults, except xsi:nil array items, which the peer cannot read.
+EMULATOR_FLAGS = ["--no-nil-items"]
 START_DATE = "2022-01-01T00:00:00Z"
 DEFAULT_WORKERS = next(s.default for s in SETTINGS if s.name == "max_workers")
+LAUNCHER = ROOT / "bench" / "launch.py"
+PEER_PYTHON = ROOT / ".venv-tools" / "tap-listrak-1.1.0" / "bin" / "python"
+RUN_TIMEOUT = 1800  # seconds; a run still going then is killed (with its process group) and the bench fails
+RECORD_LINE = re.compile(rb'^\{"type": ?"RECORD", ?"stream": ?"([^"]+)"', re.M)
+
+
+class BenchFailure(Exception):
+    pass
 
 
 @dataclass
@@ -36,9 +59,16 @@ class Result:
     label: str
     wall: float
     cpu: float
-    records: int
+    records_by_stream: Counter
     requests_by_operation: dict[str, int]
     peak_rss_mb: float
+    workers: int
+    latency_ms: float
+    other_requests: dict[str, int] = field(default_factory=dict)  # the WSDL GET and the like
+
+    @property
+    def records(self) -> int:
+        return sum(self.records_by_stream.values())
 
     @property
     def requests(self) -> int:
@@ -52,14 +82,22 @@ class Result:
     def records_per_second(self) -> float:
         return self.records / self.wall
 
+    @property
+    def latency_limit(self) -> float:
+        """Seconds the run cannot beat: its requests, each waiting `latency`, `workers` at a time."""
+        return self.requests * self.latency_ms / 1000 / self.workers
+
 
 class Emulator:
-    def __init__(self, latency_ms: float, dataset: dict):
-        args = [sys.executable, "-m", "tests.emulator", "--port", "0", "--latency-ms", str(latency_ms)]
+    def __init__(self, latency_ms: float, dataset: dict, flags: list[str]):
+        args = [sys.executable, "-m", "tests.emulator", "--port", "0", "--latency-ms", str(latency_ms), *flags]
         for knob, value in dataset.items():
             args += [f"--{knob.replace('_', '-')}", str(value)]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            self.stop()
+            raise BenchFailure(f"the emulator did not start: {' '.join(args)}")
         self.base = self.url.split("/v31/")[0]
 
     def requests(self) -> dict[str, int]:
@@ -70,77 +108,249 @@ class Emulator:
         urllib.request.urlopen(urllib.request.Request(self.base + "/_reset", method="POST"), timeout=10).close()
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
-def run_tap(emulator: Emulator, workers: int, label: str, workdir: Path) -> Result:
-    config = {"username": EMULATOR_USER, "password": EMULATOR_PASSWORD, "start_date": START_DATE,
-              "endpoint_url": emulator.url, "max_workers": workers}
-    (workdir / "config.json").write_text(json.dumps(config))
+def launch(args: list[str], workdir: Path, stdout, stderr) -> dict:
+    """Runs `args` through bench/launch.py (see there why) and returns its wall time and rusage."""
+    usage_path = workdir / "rusage.json"
+    usage_path.unlink(missing_ok=True)
+    process = subprocess.Popen([sys.executable, "-I", "-S", str(LAUNCHER), str(usage_path), *args],
+                               stdout=stdout, stderr=stderr, cwd=workdir, start_new_session=True)
+    try:
+        process.wait(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise BenchFailure(f"{args[0]} still running after {RUN_TIMEOUT} s: killed")
+    if not usage_path.exists():
+        raise BenchFailure(f"the launcher failed (exit {process.returncode})")
+    return json.loads(usage_path.read_text())
+
+
+def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator, workers: int,
+                 latency_ms: float, keep_stdout: bool) -> Result:
+    """Runs one tap process and measures it; RECORD lines are counted from its stdout (kept in a
+    file) or, when `keep_stdout` is false (our tap only), taken from its closing "Done:" line."""
+    emulator.reset()
+    log_path, out_path = workdir / "tap.log", workdir / "tap.out"
+    with open(out_path if keep_stdout else os.devnull, "wb") as out, open(log_path, "wb") as log:
+        usage = launch(args, workdir, out, log)
+    text = log_path.read_text(errors="replace")
+    if usage["exit"] != 0:
+        raise BenchFailure(f"{label} failed (exit {usage['exit']}); the end of its log:\n"
+                           + "\n".join(text.splitlines()[-30:]))
+    if keep_stdout:
+        records = Counter(m.decode() for m in RECORD_LINE.findall(out_path.read_bytes()))
+        out_path.unlink()
+    else:
+        done = re.search(r"Done: (.*)", text)
+        if not done:
+            raise BenchFailure(f"{label}: no 'Done:' line in its log:\n" + "\n".join(text.splitlines()[-30:]))
+        records = Counter({name: int(n) for name, n in re.findall(r"(\w+) (\d+)(?:,|$)", done.group(1))})
+    requests = emulator.requests()
+    soap = {op: n for op, n in requests.items() if not op.startswith("_")}
+    other = {op: n for op, n in requests.items() if op.startswith("_")}
+    if not records:
+        raise BenchFailure(f"{label} extracted no records; the end of its log:\n"
+                           + "\n".join(text.splitlines()[-30:]))
+    return Result(label, usage["wall"], usage["utime"] + usage["stime"], records, soap, usage["maxrss_kb"] / 1024,
+                  workers, latency_ms, other)
+
+
+def rss_floor(workdir: Path) -> float:
+    """Peak RSS the launcher reports for a program that uses almost none: below it, figures mean nothing."""
+    return launch([sys.executable, "-I", "-S", "-c", "pass"], workdir, None, None)["maxrss_kb"] / 1024
+
+
+def our_config(emulator: Emulator, workers: int) -> dict:
+    return {"username": EMULATOR_USER, "password": EMULATOR_PASSWORD, "start_date": START_DATE,
+            "endpoint_url": emulator.url, "max_workers": workers, "include_test_messages": True}
+
+
+def run_ours(emulator: Emulator, workers: int, label: str, workdir: Path, latency_ms: float,
+             keep_stdout: bool = False) -> Result:
+    (workdir / "config.json").write_text(json.dumps(our_config(emulator, workers)))
     (workdir / "catalog.json").write_text(json.dumps(catalog_selecting(
         [entry["tap_stream_id"] for entry in build_catalog()["streams"]])))
-    emulator.reset()
-    started = time.monotonic()
-    with open(os.devnull, "w") as devnull, open(workdir / "tap.log", "w") as log:
-        process = subprocess.Popen([str(TAP), "--config", str(workdir / "config.json"), "--catalog",
-                                    str(workdir / "catalog.json")], stdout=devnull, stderr=log)
-        _, status, usage = os.wait4(process.pid, 0)
-    wall = time.monotonic() - started
-    text = (workdir / "tap.log").read_text()
-    if status != 0:
-        sys.exit(f"tap-listrak failed ({label}):\n{text[-2000:]}")
-    done = re.search(r"Done: (.*)", text).group(1)
-    records = sum(int(count) for count in re.findall(r" (\d+)(?:,|$)", done))
-    return Result(label, wall, usage.ru_utime + usage.ru_stime, records, emulator.requests(),
-                  usage.ru_maxrss / 1024)
+    return run_measured([str(TAP), "--config", str(workdir / "config.json"), "--catalog",
+                         str(workdir / "catalog.json")], label, workdir, emulator, workers, latency_ms,
+                        keep_stdout)
+
+
+class Peer:
+    """The published singer-io tap, run through bench/peer.py with its own virtualenv's python."""
+
+    def __init__(self, python: Path, workdir: Path):
+        if not python.exists():
+            raise BenchFailure(f"{python} not found: `make peer` installs tap-listrak==1.1.0 there")
+        # absolute(), not resolve(): the venv's python is a symlink to the base interpreter
+        self.python, self.workdir = python.absolute(), workdir
+        self.wrapper = str(ROOT / "bench" / "peer.py")
+        self.config = workdir / "peer-config.json"
+        self.config.write_text(json.dumps({"username": EMULATOR_USER, "password": EMULATOR_PASSWORD,
+                                           "start_date": START_DATE}))
+        self.properties = workdir / "peer-properties.json"
+
+    def version(self) -> str:
+        done = subprocess.run([str(self.python), "-c", "import platform; print(platform.python_version())"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise BenchFailure(f"{self.python} does not run: {done.stderr[-500:]}")
+        return done.stdout.strip()
+
+    def select_all(self, emulator: Emulator) -> list[str]:
+        """The peer's own discovery output with every stream selected (it reads `--properties`)."""
+        done = subprocess.run([str(self.python), self.wrapper, emulator.url + "?WSDL", "--config",
+                               str(self.config), "--discover"], capture_output=True, text=True,
+                              cwd=self.workdir, timeout=300)
+        if done.returncode != 0:
+            raise BenchFailure("the peer's discovery failed:\n" + "\n".join(done.stderr.splitlines()[-30:]))
+        catalog = json.loads(done.stdout)
+        for entry in catalog["streams"]:
+            for item in entry["metadata"]:
+                if not item["breadcrumb"]:
+                    item["metadata"]["selected"] = True
+        self.properties.write_text(json.dumps(catalog))
+        return sorted(entry["tap_stream_id"] for entry in catalog["streams"])
+
+    def run(self, emulator: Emulator, label: str, latency_ms: float) -> Result:
+        return run_measured([str(self.python), self.wrapper, emulator.url + "?WSDL", "--config",
+                             str(self.config), "--properties", str(self.properties)],
+                            label, self.workdir, emulator, 1, latency_ms, keep_stdout=True)
+
+
+HEADER = (f"{'run':<36}{'wall s':>8}{'CPU s':>8}{'CPU µs/rec':>11}{'requests':>9}{'records':>10}"
+          f"{'records/s':>11}{'peak RSS MB':>12}")
+
+
+def row(r: Result) -> str:
+    return (f"{r.label:<36}{r.wall:>8.2f}{r.cpu:>8.2f}{r.cpu_us_per_record:>11.1f}{r.requests:>9,}"
+            f"{r.records:>10,}{r.records_per_second:>11,.0f}{r.peak_rss_mb:>12.1f}")
 
 
 def print_table(results: list[Result]) -> None:
-    print(f"{'run':<34}{'wall s':>8}{'CPU s':>8}{'CPU µs/rec':>11}{'requests':>9}{'records':>9}"
-          f"{'records/s':>11}{'peak RSS MB':>12}")
+    print(HEADER)
     for r in results:
-        print(f"{r.label:<34}{r.wall:>8.2f}{r.cpu:>8.2f}{r.cpu_us_per_record:>11.1f}{r.requests:>9}"
-              f"{r.records:>9}{r.records_per_second:>11,.0f}{r.peak_rss_mb:>12.1f}")
+        print(row(r))
+
+
+def compare(ours: Result, peer: Result, latency: float) -> list[str]:
+    lines = [f"ours/peer at {latency:g} ms: CPU per record {ours.cpu_us_per_record / peer.cpu_us_per_record:.2f}x, "
+             f"wall {ours.wall / peer.wall:.3f}x (peer/ours {peer.wall / ours.wall:.1f}x), "
+             f"requests {ours.requests:,}/{peer.requests:,}, peak RSS {ours.peak_rss_mb / peer.peak_rss_mb:.2f}x"]
+    if ours.records_by_stream == peer.records_by_stream:
+        lines.append(f"records per stream: equal ({len(ours.records_by_stream)} streams, {ours.records:,} records)")
+    else:
+        lines.append("records per stream DIFFER: " + ", ".join(
+            f"{s} ours {ours.records_by_stream[s]} peer {peer.records_by_stream[s]}"
+            for s in sorted(set(ours.records_by_stream) | set(peer.records_by_stream))
+            if ours.records_by_stream[s] != peer.records_by_stream[s]))
+    if latency > 0:
+        for r, name in ((ours, "ours"), (peer, "peer")):
+            lines.append(f"latency limit at {latency:g} ms, {name}: {r.requests:,} requests × {latency:g} ms ÷ "
+                         f"{r.workers} workers = {r.latency_limit:.2f} s; wall ÷ limit = {r.wall / r.latency_limit:.2f}")
+    return lines
+
+
+def machine() -> str:
+    return (f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latencies", default="0,50", help="emulator latencies in ms (default 0,50)")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="the concurrent run's max_workers")
+    parser.add_argument("--quick", action="store_true", help=f"a smaller account ({QUICK_DATASET})")
+    parser.add_argument("--no-peer", action="store_true", help="skip the published tap's runs")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory-growth pair of runs")
+    parser.add_argument("--nil-items", action="store_true",
+                        help="keep the emulator's xsi:nil array items (the peer then fails)")
+    parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON,
+                        help="python of the virtualenv holding tap-listrak==1.1.0")
     args = parser.parse_args(argv)
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
+    try:
+        return bench(args)
+    except BenchFailure as failure:
+        print(f"\nbench FAILED: {failure}", file=sys.stderr, flush=True)
+        return 1
+
+
+def bench(args) -> int:
+    dataset = QUICK_DATASET if args.quick else DATASET
+    latencies = [float(x) for x in args.latencies.split(",")]
+    flags = [] if args.nil_items else EMULATOR_FLAGS
+    summary: list[Result] = []
+    ratios: list[str] = []
+    speedups: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="tap-listrak-bench-") as tmp:
         workdir = Path(tmp)
-        for latency in (float(x) for x in args.latencies.split(",")):
-            emulator = Emulator(latency, DATASET)
+        peer = None if args.no_peer else Peer(args.peer_python, workdir)
+        print(machine() + (f"; peer Python {peer.version()}" if peer else ""))
+        print(f"peak RSS floor (an empty Python run by the launcher): {rss_floor(workdir):.1f} MB")
+        print(f"account: {dataset}, emulator flags {' '.join(flags) or 'none'}, start_date {START_DATE}\n",
+              flush=True)
+        for latency in latencies:
+            emulator = Emulator(latency, dataset, flags)
             try:
-                sequential = run_tap(emulator, 1, f"{latency:g} ms, max_workers=1", workdir)
-                concurrent = run_tap(emulator, args.workers, f"{latency:g} ms, max_workers={args.workers}", workdir)
+                sequential = run_ours(emulator, 1, f"ours {latency:g} ms, max_workers=1", workdir, latency)
+                concurrent = run_ours(emulator, args.workers, f"ours {latency:g} ms, max_workers={args.workers}",
+                                      workdir, latency, keep_stdout=peer is not None)
+                runs = [sequential, concurrent]
+                if peer:
+                    peer_streams = peer.select_all(emulator)
+                    if peer_streams != sorted(concurrent.records_by_stream):
+                        raise BenchFailure(f"the peer's streams {peer_streams} are not ours "
+                                           f"{sorted(concurrent.records_by_stream)}")
+                    runs.append(peer.run(emulator, f"peer 1.1.0 {latency:g} ms (sequential)", latency))
             finally:
                 emulator.stop()
-            results += [sequential, concurrent]
-            print_table([sequential, concurrent])
-            print(f"speed-up at {latency:g} ms: {sequential.wall / concurrent.wall:.1f}x wall")
-            print("requests by operation:", ", ".join(f"{op} {n}" for op, n in
-                                                      sorted(concurrent.requests_by_operation.items())), "\n",
-                  flush=True)
+            summary += runs
+            print_table(runs)
+            speedups.append(f"speed-up at {latency:g} ms: {sequential.wall / concurrent.wall:.1f}x wall "
+                            f"(max_workers={args.workers} over max_workers=1)")
+            print(speedups[-1])
+            if peer:
+                ratios += compare(concurrent, runs[2], latency)
+                print("\n".join(compare(concurrent, runs[2], latency)))
+                if runs[2].other_requests:
+                    print("peer's non-SOAP requests (not counted):",
+                          ", ".join(f"{op} {n}" for op, n in sorted(runs[2].other_requests.items())))
+            print("our requests by operation:", ", ".join(f"{op} {n}" for op, n in
+                                                          sorted(concurrent.requests_by_operation.items())))
+            if peer:
+                print("peer requests by operation:", ", ".join(f"{op} {n}" for op, n in
+                                                               sorted(runs[2].requests_by_operation.items())))
+            print(flush=True)
+        memory = []
         if not args.no_memory:
             # The account grows tenfold in messages and contacts (pages stay at most a page).
-            small = DATASET
-            large = dict(DATASET, messages_per_list=DATASET["messages_per_list"] * 10,
-                         subscribers_per_list=DATASET["subscribers_per_list"] * 10)
-            pair = []
-            for label, dataset in (("150k-record account", small), ("10x account", large)):
-                emulator = Emulator(0, dataset)
+            large = dict(dataset, messages_per_list=dataset["messages_per_list"] * 10,
+                         subscribers_per_list=dataset["subscribers_per_list"] * 10)
+            for label, data in (("1x account", dataset), ("10x account", large)):
+                emulator = Emulator(0, data, flags)
                 try:
-                    pair.append(run_tap(emulator, args.workers, f"0 ms, {label}", workdir))
+                    memory.append(run_ours(emulator, args.workers, f"ours 0 ms, {label}", workdir, 0))
                 finally:
                     emulator.stop()
-            print_table(pair)
-            print(f"memory growth: {pair[1].records / pair[0].records:.1f}x the records, "
-                  f"{pair[1].peak_rss_mb / pair[0].peak_rss_mb:.2f}x the peak RSS")
+            print_table(memory)
+            growth = (f"memory growth: {memory[1].records / memory[0].records:.1f}x the records, peak RSS "
+                      f"{memory[0].peak_rss_mb:.1f} MB → {memory[1].peak_rss_mb:.1f} MB = "
+                      f"{memory[1].peak_rss_mb / memory[0].peak_rss_mb:.2f}x")
+            print(growth, "\n", flush=True)
+        print("=" * len(HEADER))
+        print(machine())
+        print_table(summary + memory)
+        print("\n".join(speedups + ratios))
+        if memory:
+            print(growth)
     return 0
 
 
