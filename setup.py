@@ -16,10 +16,11 @@ setup(
         "requests>=2.31,<3",
         "backoff>=2.2,<3",
         "lxml>=5",
-        "simplejson>=3.13.2,<4",  # tap_listrak/output.py; same range as singer-python's
+        "orjson>=3.10,<4",  # RECORD lines (orjson.Fragment writes exact decimals)
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2.3", "vcrpy>=6", "jsonschema>=2.6", "PyYAML>=6"],
+        "test": ["pytest>=8", "pytest-timeout>=2.3", "vcrpy>=6", "jsonschema>=2.6", "PyYAML>=6",
+                 "simplejson>=3.13.2,<4"],
     },
     entry_points={"console_scripts": ["tap-listrak=tap_listrak.cli:main"]},
 )

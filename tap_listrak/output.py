@@ -1,64 +1,66 @@
-"""Singer messages on stdout, buffered: records are flushed before every STATE, so a STATE never
-reaches the target ahead of the records it covers, and no per-record flush slows the run."""
+"""Singer messages on stdout as UTF-8 bytes, buffered: records are flushed before every STATE, so
+a STATE never reaches the target ahead of the records it covers, and no per-record flush slows
+the run.
+
+RECORD lines are encoded by orjson (about 0.5 µs a record, several times the standard library's
+speed); a Decimal is written digit for digit as a raw JSON number through orjson.Fragment. SCHEMA
+and STATE messages, a few per unit, go through the standard library: a state file handed back by
+a scheduler may hold any JSON (a 100-digit integer included), and those are written unchanged.
+"""
 from __future__ import annotations
 
 import json
 import sys
-from typing import NamedTuple
 from decimal import Decimal
+from typing import NamedTuple
 
-import simplejson
+import orjson
 
 
 def _exact_number(value):
-    # simplejson's use_decimal writes Decimal('NaN') as a bare NaN (not JSON) despite allow_nan=False;
-    # this refuses it like a float NaN and writes every finite Decimal digit for digit.
-    if isinstance(value, Decimal):
-        if value.is_finite():
-            return simplejson.RawJSON(str(value))
-        raise ValueError(f"{value} is not a JSON number")
-    raise TypeError(f"{type(value).__name__} {value!r} cannot be written as JSON")
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError(f"{type(value).__name__} {value!r} cannot be written as a JSON number")
 
 
-_exact_dumps = simplejson.JSONEncoder(use_decimal=False, default=_exact_number, ensure_ascii=False, allow_nan=False,
-                                      separators=(",", ":")).encode
-_fast_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-
-def _dumps(value) -> str:
-    """The standard library's C encoder for most records (3x faster); simplejson when a Decimal
-    must be written digit for digit (the stdlib encoder refuses Decimal with a TypeError)."""
-    try:
-        return _fast_dumps(value)
-    except TypeError:
-        return _exact_dumps(value)
-
-
-def _utf8(out):
-    # A Windows pipe or a Latin-1 locale gives stdout another encoding; targets read UTF-8.
-    reconfigure = getattr(out, "reconfigure", None)
-    if reconfigure is not None:
-        reconfigure(encoding="utf-8")
-    return out
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 class EncodedPage(NamedTuple):
     stream: str
-    text: str  # RECORD lines, newline-terminated
+    data: bytes  # RECORD lines, newline-terminated
     count: int
 
 
 def encode_records(stream: str, records: list[dict]) -> EncodedPage:
-    """A page of records as RECORD lines. Thread-safe; a page waiting to be written as text takes a
-    quarter of the memory it takes as dicts."""
-    head = '{"type":"RECORD","stream":' + _dumps(stream) + ',"record":'
-    return EncodedPage(stream, "".join([head + _dumps(record) + "}\n" for record in records]), len(records))
+    """A page of records as RECORD lines. Thread-safe; a page waiting to be written as bytes takes a
+    fraction of the memory it takes as dicts."""
+    head = b'{"type":"RECORD","stream":' + orjson.dumps(stream) + b',"record":'
+    dumps = orjson.dumps
+    try:
+        data = b"".join([head + dumps(record, default=_exact_number) + b"}\n" for record in records])
+    except orjson.JSONEncodeError as exc:  # a NaN or infinity has no JSON form: refused, never written
+        raise ValueError(f"a record of {stream} cannot be written as JSON: {exc}") from None
+    return EncodedPage(stream, data, len(records))
 
 
 class SingerWriter:
     def __init__(self, stream=None):
-        self.out = stream or _utf8(sys.stdout)
+        stream = stream or sys.stdout
+        binary = getattr(stream, "buffer", None)
+        if binary is not None:
+            stream.flush()  # whatever the text layer holds goes first; from now on bytes only
+            self._write_bytes, self._flush = binary.write, self._flush_both(stream, binary)
+        else:  # a text stream without bytes underneath (tests' StringIO)
+            self._write_bytes, self._flush = (lambda data: stream.write(data.decode("utf-8"))), stream.flush
         self.records_by_stream: dict[str, int] = {}
+
+    @staticmethod
+    def _flush_both(text, binary):
+        def flush():
+            binary.flush()
+            text.flush()
+        return flush
 
     def schema(self, stream: str, schema: dict, key_properties: tuple[str, ...]) -> None:
         self._write({"type": "SCHEMA", "stream": stream, "schema": schema,
@@ -67,17 +69,17 @@ class SingerWriter:
     def records(self, stream: str, records: list[dict]) -> None:
         self.write_encoded(encode_records(stream, records))
 
-    def write_encoded(self, page: "EncodedPage") -> None:
-        """Writes RECORD lines encoded beforehand (on the client's reader thread, see encode_records)."""
-        self.out.write(page.text)
+    def write_encoded(self, page: EncodedPage) -> None:
+        """Writes RECORD lines encoded beforehand (on the worker that read them, see encode_records)."""
+        self._write_bytes(page.data)
         self.records_by_stream[page.stream] = self.records_by_stream.get(page.stream, 0) + page.count
 
     def state(self, state: dict) -> None:
         self._write({"type": "STATE", "value": state})
-        self.out.flush()
+        self._flush()
 
     def flush(self) -> None:
-        self.out.flush()
+        self._flush()
 
     def _write(self, message: dict) -> None:
-        self.out.write(_dumps(message) + "\n")
+        self._write_bytes((_dumps(message) + "\n").encode("utf-8"))
