@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -163,6 +163,14 @@ class Message:
     OrderTotal: Decimal
     ConversionCount: int
     AverageOrderValue: Decimal
+
+
+def _wire_fields(cls) -> tuple[str, ...]:
+    """The fields an item carries on the wire, in the WSDL's order (bookkeeping fields are all lowercase)."""
+    return tuple(f.name for f in fields(cls) if not f.name.islower())
+
+
+LIST_FIELDS, MESSAGE_FIELDS = _wire_fields(ContactList), _wire_fields(Message)
 
 
 @dataclass(frozen=True)
