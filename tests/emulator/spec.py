@@ -4,19 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date
 
-OPERATIONS = (
-    "GetContactListCollection",
-    "ReportListMessageActivity",
-    "ReportMessageContactSent",
-    "ReportRangeMessageContactOpen",
-    "ReportRangeMessageContactClick",
-    "ReportRangeMessageContactRead",
-    "ReportRangeMessageContactRemoval",
-    "ReportRangeMessageContactBounces",
-    "ReportRangeSubscribedContacts",
-)
+_RANGE = "MsgID StartDate EndDate Page"
+# Operation -> (item element of its array, its parameters, whether its response has the WSException sibling).
+OPERATIONS = {
+    "GetContactListCollection": ("WSContactList", "", False),
+    "ReportListMessageActivity": ("WSMessageActivity", "ListID StartDate EndDate IncludeTestMessages", True),
+    "ReportMessageContactSent": ("WSMessageRecipient", "MsgID Page", True),
+    "ReportRangeMessageContactOpen": ("WSContactOpen", _RANGE, False),
+    "ReportRangeMessageContactClick": ("WSContactClick", _RANGE, False),
+    "ReportRangeMessageContactRead": ("WSContactRead", _RANGE, False),
+    "ReportRangeMessageContactRemoval": ("WSContactRemovalInfo", _RANGE, False),
+    "ReportRangeMessageContactBounces": ("WSContactBounce", _RANGE, False),
+    "ReportRangeSubscribedContacts": ("WSContactSubscriptionInfo", "ListID StartDate EndDate Page", False),
+}
 # The operations that take a Page (GetContactListCollection and ReportListMessageActivity answer in one reply).
-PAGED_OPERATIONS = OPERATIONS[2:]
+PAGED_OPERATIONS = tuple(op for op, (_item, params, _exception) in OPERATIONS.items() if "Page" in params)
 
 FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle", "deadlock404", "auth", "locked")
 # Left out of the default mix: stall costs a client its whole timeout on every hit; deadlock404 carries
@@ -164,7 +166,7 @@ def parse_fault_on(rule: str) -> tuple[str, int, str]:
         n_int = int(n)
     except ValueError:
         raise ValueError(f"fault rule {rule!r} is not OP:N:KIND") from None
-    _check_choice("operation", op, OPERATIONS + ("*",))
+    _check_choice("operation", op, (*OPERATIONS, "*"))
     _check_choice("fault kind", kind, FAULT_KINDS)
     if n_int < 1:
         raise ValueError(f"fault rule {rule!r}: N is 1-based")

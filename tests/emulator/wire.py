@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from .data import LIST_FIELDS, MESSAGE_FIELDS, Bounce, Click, Contact, ContactList, Message, Open, Removal
+from .spec import OPERATIONS
 from .times import Clock, event_date, xsd_datetime
 
 NS = "http://webservices.listrak.com/v31/"
@@ -23,19 +24,6 @@ ENVELOPE_OPEN = (
 )
 ENVELOPE_CLOSE = "</soap:Body></soap:Envelope>"
 NIL_WSEXCEPTION = '<WSException xsi:nil="true" />'
-
-# Operation -> (item element, whether the response carries the WSException sibling).
-RESULT_ITEMS = {
-    "GetContactListCollection": ("WSContactList", False),
-    "ReportListMessageActivity": ("WSMessageActivity", True),
-    "ReportMessageContactSent": ("WSMessageRecipient", True),
-    "ReportRangeMessageContactOpen": ("WSContactOpen", False),
-    "ReportRangeMessageContactClick": ("WSContactClick", False),
-    "ReportRangeMessageContactRead": ("WSContactRead", False),
-    "ReportRangeMessageContactRemoval": ("WSContactRemovalInfo", False),
-    "ReportRangeMessageContactBounces": ("WSContactBounce", False),
-    "ReportRangeSubscribedContacts": ("WSContactSubscriptionInfo", False),
-}
 
 
 def esc(text: str) -> str:
@@ -132,7 +120,7 @@ def nil_item(item: str) -> str:
 
 def response(op: str, items: list[str], empty_form: str = "element") -> str:
     """The success envelope of op. items are rendered item fragments (may be empty)."""
-    _item, with_exception = RESULT_ITEMS[op]
+    with_exception = OPERATIONS[op][2]
     if items:
         result = f"<{op}Result>{''.join(items)}</{op}Result>"
     elif empty_form == "element":
@@ -153,7 +141,7 @@ def flood(op: str, size: int):
 
     The chunks come from a generator, so a reply of gigabytes costs one shared 1 MiB block.
     """
-    item = RESULT_ITEMS[op][0]
+    item = OPERATIONS[op][0]
     field = FLOOD_FIELDS.get(item, "EmailAddress")
     head, tail = (part.encode() for part in response(op, [f"<{item}><{field}>\0</{field}></{item}>"]).split("\0"))
 
