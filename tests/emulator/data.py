@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -69,6 +69,9 @@ BOUNCE_DETAILS = (
     "421 4.7.0 Deferred; see https://help.example.com/?a=1&b=2 'later'",
     "メールボックスが見つかりません",
 )
+# Addresses of contacts k = 0..4 modulo 11; the others are plain.
+EMAIL_STYLES = ("o'brien+tag{k}@exämple.com", "sales&marketing{k}@example.com", "josé.garcía{k}@correo.es",
+                "用户{k}@例子.测试", "First.Last{k}@Example.COM")
 TRACKING_DOMAINS = ("shop.example.com", "www.exämple.de", "例え.jp")
 
 
@@ -163,6 +166,14 @@ class Message:
     OrderTotal: Decimal
     ConversionCount: int
     AverageOrderValue: Decimal
+
+
+def _wire_fields(cls) -> tuple[str, ...]:
+    """The fields an item carries on the wire, in the WSDL's order (bookkeeping fields are all lowercase)."""
+    return tuple(f.name for f in fields(cls) if not f.name.islower())
+
+
+LIST_FIELDS, MESSAGE_FIELDS = _wire_fields(ContactList), _wire_fields(Message)
 
 
 @dataclass(frozen=True)
@@ -310,18 +321,8 @@ class Dataset:
         h = _hash_int(self.spec.seed, "contact", list_index, k)
         list_id = LIST_ID_BASE + list_index * LIST_ID_STEP
         style = k % 11
-        if style == 0:
-            email = f"o'brien+tag{k}@exämple.com"
-        elif style == 1:
-            email = f"sales&marketing{k}@example.com"
-        elif style == 2:
-            email = f"josé.garcía{k}@correo.es"
-        elif style == 3:
-            email = f"用户{k}@例子.测试"
-        elif style == 4:
-            email = f"First.Last{k}@Example.COM"
-        else:
-            email = f"contact{k}.l{list_id}@example.com"
+        email = (EMAIL_STYLES[style] if style < len(EMAIL_STYLES) else "contact{k}.l{list_id}@example.com").format(
+            k=k, list_id=list_id)
         # Subscriptions spread from two years before the first send to the last day.
         span = (self._span_days + 730) * 86400
         local = self._first_local - timedelta(days=730) + timedelta(seconds=h % span)

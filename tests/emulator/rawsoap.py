@@ -5,7 +5,7 @@ import http.client
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
-NS = "http://webservices.listrak.com/v31/"
+from .wire import NS
 
 
 def envelope(op: str, params: dict | None = None, username: str | None = "demo-user",

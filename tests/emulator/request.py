@@ -14,31 +14,21 @@ from lxml import etree
 
 from .spec import OPERATIONS
 from .times import Clock, parse_request_datetime
+from .wire import NS, SOAP_NS as SOAP11
 
-NS = "http://webservices.listrak.com/v31/"
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-ACTION_PREFIX = NS
 
-_RANGE = (("MsgID", "int"), ("StartDate", "datetime"), ("EndDate", "datetime"), ("Page", "int"))
-# Parameters per operation: (name, kind). WSException is accepted and ignored wherever the WSDL has it.
-PARAMETERS = {
-    "GetContactListCollection": (),
-    "ReportListMessageActivity": (("ListID", "int"), ("StartDate", "datetime"), ("EndDate", "datetime"),
-                                  ("IncludeTestMessages", "bool")),
-    "ReportMessageContactSent": (("MsgID", "int"), ("Page", "int")),
-    "ReportRangeMessageContactOpen": _RANGE,
-    "ReportRangeMessageContactClick": _RANGE,
-    "ReportRangeMessageContactRead": _RANGE,
-    "ReportRangeMessageContactRemoval": _RANGE,
-    "ReportRangeMessageContactBounces": _RANGE,
-    "ReportRangeSubscribedContacts": (("ListID", "int"), ("StartDate", "datetime"), ("EndDate", "datetime"),
-                                      ("Page", "int")),
-}
+# How each parameter (spec.OPERATIONS) is read. WSException is accepted and ignored wherever the WSDL has it.
+KINDS = {"ListID": "int", "MsgID": "int", "Page": "int", "StartDate": "datetime", "EndDate": "datetime",
+         "IncludeTestMessages": "bool"}
 # Omitted by public clients and still served (fact sheet §2): the value asmx would default to.
 DEFAULTS = {"IncludeTestMessages": False}
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
+
+
+# asmx wraps an exception thrown by the web method as faultcode soap:Server with this prefix.
+APP = "Server was unable to process request. ---> "
 
 
 class SoapError(Exception):
@@ -50,6 +40,11 @@ class SoapError(Exception):
         self.message = message
         self.kind = kind
         self.detail = detail
+
+
+def refusal(text: str, kind: str, detail: str | None = None) -> SoapError:
+    """An exception of the web method: soap:Server, its text after APP."""
+    return SoapError("Server", APP + text, kind, detail)
 
 
 @dataclass
@@ -80,7 +75,7 @@ def operation_from_action(action: str | None) -> str:
     value = action.strip()
     if len(value) >= 2 and value[0] == value[-1] == '"':
         value = value[1:-1]
-    op = value[len(ACTION_PREFIX):] if value.startswith(ACTION_PREFIX) else None
+    op = value[len(NS):] if value.startswith(NS) else None
     if op not in OPERATIONS:
         raise SoapError("Client", f"System.Web.Services.Protocols.SoapException: Server did not recognize the value "
                                   f"of HTTP Header SOAPAction: {value}.")
@@ -124,14 +119,14 @@ def _parameters(op: str, payload, clock: Clock) -> dict:
         if qname.namespace == NS and qname.localname not in found:
             found[qname.localname] = child  # asmx ignores elements outside its namespace
     params = {}
-    for name, kind in PARAMETERS[op]:
+    for name in OPERATIONS[op][1].split():
         element = found.get(name)
         if element is None or element.get(XSI_NIL) in ("true", "1"):
             if name in DEFAULTS:
                 params[name] = DEFAULTS[name]
                 continue
             raise _unreadable(f"Missing required element {name} (namespace {NS}) in {op}.")
-        params[name] = _value(name, kind, (element.text or "").strip(), element.sourceline, clock)
+        params[name] = _value(name, KINDS[name], (element.text or "").strip(), element.sourceline, clock)
     return params
 
 

@@ -14,6 +14,7 @@ import threading
 import traceback
 from collections import Counter
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 from . import wire
 from .chaos import FaultPlan
 from .data import Dataset
-from .request import SoapError, parse_call
+from .request import APP, SoapError, parse_call, refusal
 from .service import Service
 from .spec import OPERATIONS, DatasetSpec, ServerSpec
 
@@ -30,29 +31,21 @@ SERVICE_PATH = "/v31/IntegrationService.asmx"
 WSDL_FILE = Path(__file__).resolve().parents[2] / "tap_listrak" / "wsdl" / "IntegrationService.wsdl"
 MAX_BODY = 32 * 1024 * 1024
 XML_TYPE = "text/xml; charset=utf-8"
-REASONS = {200: "OK", 404: "Not Found", 413: "Request Entity Too Large", 500: "Internal Server Error",
-           503: "Service Unavailable"}
 _ADDRESS = re.compile(r'(<soap(?:12)?:address\s+location=")[^"]*(")')
 
-# Wording of faults the facts leave open (see README.md). asmx wraps an exception thrown by the web
-# method as faultcode soap:Server with this prefix; request-reading failures are soap:Client.
-APP = "Server was unable to process request. ---> "
-INVALID_LOGON = APP + "[InvalidLogonAttempt] Invalid login attempt."
-LOGIN_EXCEEDED = APP + "[LoginAttemptsExceeded] Login attempts exceeded. The account is locked."
-PROHIBITED_IP = APP + "[ProhibitedIPAddress] The IP address {ip} is not authorized to access the API."
-THROTTLED = APP + "[RequestLimitExceeded] The request limit for this account has been exceeded. Please try again later."
-GENERIC_500 = (APP + "Timeout expired.  The timeout period elapsed prior to completion of the operation or the "
-               "server is not responding.")
-# SQL Server's deadlock text: transient, yet it holds "404", the token of a vanished message.
-DEADLOCK_404 = (APP + "Transaction (Process ID 404) was deadlocked on lock resources with another process and has "
-                "been chosen as the deadlock victim. Rerun the transaction.")
-# Injected kinds answered by a soap:Server fault: kind -> (faultstring, detail).
+# Wording of the web method's faults the facts leave open (see README.md), after request.APP.
+INVALID_LOGON = "[InvalidLogonAttempt] Invalid login attempt."
+LOGIN_EXCEEDED = "[LoginAttemptsExceeded] Login attempts exceeded. The account is locked."
+# Injected kinds answered by a soap:Server fault: kind -> text.
 INJECTED_FAULTS = {
-    "fault500": (GENERIC_500, None),
-    "throttle": (THROTTLED, None),
-    "deadlock404": (DEADLOCK_404, DEADLOCK_404),
-    "auth": (INVALID_LOGON, None),
-    "locked": (LOGIN_EXCEEDED, None),
+    "fault500": "Timeout expired.  The timeout period elapsed prior to completion of the operation or the server is "
+                "not responding.",
+    "throttle": "[RequestLimitExceeded] The request limit for this account has been exceeded. Please try again later.",
+    # SQL Server's deadlock text (repeated in detail): transient, yet it holds "404", the token of a vanished message.
+    "deadlock404": "Transaction (Process ID 404) was deadlocked on lock resources with another process and has been "
+                   "chosen as the deadlock victim. Rerun the transaction.",
+    "auth": INVALID_LOGON,
+    "locked": LOGIN_EXCEEDED,
 }
 FATAL_KINDS = ("auth", "locked")
 
@@ -75,7 +68,7 @@ class Stats:
         self.reset()
 
     def reset(self) -> None:
-        with getattr(self, "_lock", threading.Lock()):
+        with self._lock:
             self.requests = Counter()
             self.records = Counter()
             self.injected = Counter()
@@ -126,11 +119,9 @@ class Stats:
                 "total_requests": sum(self.requests.values()),
                 "requests": dict(self.requests),
                 "records_served": dict(self.records),
-                "records_served_total": sum(self.records.values()),
                 "injected_faults": dict(self.injected),
                 "injected_faults_total": sum(self.injected.values()),
                 "soap_faults": dict(self.soap_faults),
-                "in_flight": self.in_flight,
                 "max_in_flight": self.max_in_flight,
                 **self._first("injected"), **self._first("fatal"),
                 "flood_bytes_sent": self.flood_bytes_sent,
@@ -143,7 +134,7 @@ class Stats:
 
 
 class Emulator:
-    """One emulated service. start() serves from a background thread; serve_forever() in the caller's."""
+    """One emulated service; start() serves it from a background thread."""
 
     def __init__(self, dataset: DatasetSpec | None = None, server: ServerSpec | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
@@ -174,9 +165,6 @@ class Emulator:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self.httpd.serve_forever(poll_interval=0.2)
-
     def stop(self) -> None:
         self.stopping.set()  # wakes stalled and delayed replies
         if self._thread is not None:
@@ -200,15 +188,15 @@ class Emulator:
     def handle_soap(self, body: bytes, action: str | None, client_ip: str) -> Reply:
         try:
             call = parse_call(body, action, self.data.clock)
-        except SoapError as refusal:
+        except SoapError as error:
             self.counters.count("requests", "_invalid")
-            return self._fault(refusal)
+            return self._fault(error)
         op = call.op
         self.counters.count("requests", op)
         try:
             self._authenticate(call, client_ip)
-        except SoapError as refusal:
-            return self._fault(refusal)
+        except SoapError as error:
+            return self._fault(error)
         if self.server_spec.flood_bytes:
             length, chunks = wire.flood(op, self.server_spec.flood_bytes)
             return Reply(200, b"", stream=chunks, length=length)
@@ -222,16 +210,16 @@ class Emulator:
 
     def _reply(self, op: str, params: dict, kind: str | None) -> Reply:
         if kind in INJECTED_FAULTS:
-            message, detail = INJECTED_FAULTS[kind]
-            return self._fault(SoapError("Server", message, kind="Injected", detail=detail))
+            text = INJECTED_FAULTS[kind]
+            return self._fault(refusal(text, "Injected", detail=APP + text if kind == "deadlock404" else None))
         if kind == "html503":
             return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
         try:
             text, records = self.service.call(op, params)
             reply = Reply(200, text.encode("utf-8"))
             self.counters.count("records", op, records)
-        except SoapError as refusal:
-            reply = self._fault(refusal)
+        except SoapError as error:
+            reply = self._fault(error)
         if kind == "drop":
             reply.mode = "drop"
         elif kind == "truncate":
@@ -243,8 +231,9 @@ class Emulator:
     def _authenticate(self, call, client_ip: str) -> None:
         spec = self.server_spec
         if spec.prohibited_ip:
-            raise SoapError("Server", PROHIBITED_IP.format(ip=client_ip), kind="ProhibitedIPAddress")
-        locked = SoapError("Server", LOGIN_EXCEEDED, kind="LoginAttemptsExceeded")
+            raise refusal(f"[ProhibitedIPAddress] The IP address {client_ip} is not authorized to access the API.",
+                          "ProhibitedIPAddress")
+        locked = refusal(LOGIN_EXCEEDED, "LoginAttemptsExceeded")
         with self._auth_lock:
             if self._locked:
                 raise locked
@@ -254,14 +243,14 @@ class Emulator:
             if spec.lockout_after and self._bad_logins > spec.lockout_after:
                 self._locked = True  # stays locked, good password or not, until reset()
                 raise locked
-        raise SoapError("Server", INVALID_LOGON, kind="InvalidLogonAttempt")
+        raise refusal(INVALID_LOGON, "InvalidLogonAttempt")
 
-    def _fault(self, refusal: SoapError) -> Reply:
-        self.counters.count("soap_faults", refusal.kind)
-        return Reply(500, wire.fault(refusal.code, refusal.message, refusal.detail).encode("utf-8"))
+    def _fault(self, error: SoapError) -> Reply:
+        self.counters.count("soap_faults", error.kind)
+        return Reply(500, wire.fault(error.code, error.message, error.detail).encode("utf-8"))
 
     def internal_error(self, exc: BaseException) -> Reply:
-        return self._fault(SoapError("Server", APP + f"Emulator internal error: {exc!r}", kind="Internal"))
+        return self._fault(refusal(f"Emulator internal error: {exc!r}", "Internal"))
 
 
 def _cut_point(body: bytes) -> int:
@@ -380,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _write(self, reply: Reply) -> None:
         declared = reply.length if reply.stream is not None else len(reply.body)
-        head = [f"HTTP/1.1 {reply.status} {REASONS.get(reply.status, 'Error')}",
+        head = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
                 "Cache-Control: private, max-age=0" if reply.content_type == XML_TYPE else "Cache-Control: private",
                 f"Content-Type: {reply.content_type}",
                 f"Server: {self.server_version}",

@@ -12,8 +12,8 @@ from functools import lru_cache
 from . import wire
 from .data import Dataset
 from .paging import Pager
-from .request import SoapError
-from .spec import ServerSpec
+from .request import refusal
+from .spec import OPERATIONS, ServerSpec
 
 NOT_FOUND = "404 - File or directory not found."
 
@@ -27,10 +27,9 @@ _EVENT_STREAMS = {
 }
 
 
-def not_found() -> SoapError:
+def not_found():
     # The existing tap recognises a vanished message by this IIS text inside the fault.
-    return SoapError("Server", f"Server was unable to process request. ---> {NOT_FOUND}", kind="NotFound",
-                     detail=NOT_FOUND)
+    return refusal(NOT_FOUND, "NotFound", detail=NOT_FOUND)
 
 
 class Service:
@@ -43,7 +42,7 @@ class Service:
 
     def call(self, op: str, params: dict) -> tuple[str, int]:
         """-> (response XML, number of records in it). Raises SoapError for refusals."""
-        item = wire.RESULT_ITEMS[op][0]
+        item = OPERATIONS[op][0]
         if op == "GetContactListCollection":
             items = [self.render.contact_list(cl) for cl in self.data.lists()]
             records = len(items)
@@ -55,8 +54,7 @@ class Service:
             return wire.response(op, items, self.spec.empty_result), records
         page = params["Page"]
         if page < 1:
-            raise SoapError("Server", "Server was unable to process request. ---> Page must be 1 or greater.",
-                            kind="BadRequest")
+            raise refusal("Page must be 1 or greater.", "BadRequest")
         if op == "ReportRangeSubscribedContacts":
             list_index = self._list_index(params["ListID"])
             keys, fragments = self._fragments(op, list_index)

@@ -1,23 +1,24 @@
 """Knobs of the emulator: what data it holds (DatasetSpec) and how it behaves (ServerSpec)."""
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date
 
-OPERATIONS = (
-    "GetContactListCollection",
-    "ReportListMessageActivity",
-    "ReportMessageContactSent",
-    "ReportRangeMessageContactOpen",
-    "ReportRangeMessageContactClick",
-    "ReportRangeMessageContactRead",
-    "ReportRangeMessageContactRemoval",
-    "ReportRangeMessageContactBounces",
-    "ReportRangeSubscribedContacts",
-)
+_RANGE = "MsgID StartDate EndDate Page"
+# Operation -> (item element of its array, its parameters, whether its response has the WSException sibling).
+OPERATIONS = {
+    "GetContactListCollection": ("WSContactList", "", False),
+    "ReportListMessageActivity": ("WSMessageActivity", "ListID StartDate EndDate IncludeTestMessages", True),
+    "ReportMessageContactSent": ("WSMessageRecipient", "MsgID Page", True),
+    "ReportRangeMessageContactOpen": ("WSContactOpen", _RANGE, False),
+    "ReportRangeMessageContactClick": ("WSContactClick", _RANGE, False),
+    "ReportRangeMessageContactRead": ("WSContactRead", _RANGE, False),
+    "ReportRangeMessageContactRemoval": ("WSContactRemovalInfo", _RANGE, False),
+    "ReportRangeMessageContactBounces": ("WSContactBounce", _RANGE, False),
+    "ReportRangeSubscribedContacts": ("WSContactSubscriptionInfo", "ListID StartDate EndDate Page", False),
+}
 # The operations that take a Page (GetContactListCollection and ReportListMessageActivity answer in one reply).
-PAGED_OPERATIONS = OPERATIONS[2:]
+PAGED_OPERATIONS = tuple(op for op, (_item, params, _exception) in OPERATIONS.items() if "Page" in params)
 
 FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "stall", "throttle", "deadlock404", "auth", "locked")
 # Left out of the default mix: stall costs a client its whole timeout on every hit; deadlock404 carries
@@ -26,6 +27,11 @@ DEFAULT_FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "throttle")
 RANGE_ENDS = ("inclusive", "exclusive", "start-exclusive", "end-exclusive")
 EVENT_DATE_FORMATS = ("iso", "iso-fraction", "us")
 EMPTY_RESULT_FORMS = ("element", "omitted")
+
+
+def knob(default, help: str, **cli):  # noqa: A002 - argparse's word
+    """A field with its --help text; cli may name its flag, choices, metavar, or repeat=True (a repeatable flag)."""
+    return field(default=default, metadata={"help": help, **cli})
 
 
 @dataclass(frozen=True)
@@ -38,93 +44,92 @@ class DatasetSpec:
     deleted from the account after it was listed.
     """
 
-    seed: int = 1
-    lists: int = 3
-    empty_lists: int = 1  # the last N lists have subscribers but no messages (at least one list keeps them)
-    messages_per_list: int = 8
-    recipients: int = 120  # per (non-test) message; test messages go to at most 10 seed addresses
-    open_rate: float = 0.35
-    click_rate: float = 0.12  # share of recipients who click (a subset of openers)
-    read_rate: float = 0.2  # share of recipients who read (a subset of openers)
-    unsub_rate: float = 0.03
-    bounce_rate: float = 0.04
-    subscribers_per_list: int = 150
-    first_date: date = date(2022, 1, 1)
-    last_date: date = date(2025, 12, 31)
-    test_message_rate: float = 0.1
-    timezone: str = "UTC"
-    vanish_msg_ids: tuple[int, ...] = ()
-    nil_items: bool = True  # sprinkle xsi:nil items into some arrays (the WSDL allows them)
-    burst_messages: int = 0  # extra non-test messages of list 0, all sent at one instant (see data.py)
+    seed: int = knob(1, "seed of all generated data")
+    lists: int = knob(3, "contact lists")
+    empty_lists: int = knob(1, "the last N lists have subscribers but no messages; at least one list keeps its messages")
+    messages_per_list: int = knob(8, "messages per non-empty list, test messages included")
+    recipients: int = knob(120, "recipients per message; test messages go to at most 10")
+    open_rate: float = knob(0.35, "share of recipients who open")
+    click_rate: float = knob(0.12, "share of recipients who click, at most --open-rate (clickers are openers)")
+    read_rate: float = knob(0.2, "share of recipients who read, at most --open-rate (readers are openers)")
+    unsub_rate: float = knob(0.03, "share who unsubscribe")
+    bounce_rate: float = knob(0.04, "share who bounce")
+    subscribers_per_list: int = knob(150, "subscribed contacts per list")
+    first_date: date = knob(date(2022, 1, 1), "first local send date, YYYY-MM-DD")
+    last_date: date = knob(date(2025, 12, 31), "last local send date; events run up to ~45 days later")
+    test_message_rate: float = knob(0.1, "share of messages that are test messages")
+    timezone: str = knob("UTC", "IANA zone of the account: naive request dates are read as its wall time and "
+                                "returned dates are its wall time without offset")
+    vanish_msg_ids: tuple[int, ...] = knob((), "messages listed by ReportListMessageActivity whose per-message "
+                                               "calls answer the 404 fault", metavar="ID,ID")
+    nil_items: bool = knob(True, "do not put xsi:nil items into arrays (by default a few arrays end with one)",
+                           flag="--no-nil-items")
+    burst_messages: int = knob(0, "N extra non-test messages in list 0, all sent at the same instant (09:00 local on "
+                                  "the middle day of the send dates), numbered after every other message", metavar="N")
 
     def __post_init__(self) -> None:
-        counts = (self.lists, self.messages_per_list, self.recipients, self.subscribers_per_list, self.burst_messages)
-        if min(counts) < 0:
-            raise ValueError("counts must be >= 0")
-        for name in ("open_rate", "click_rate", "read_rate", "unsub_rate", "bounce_rate", "test_message_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be within [0, 1], got {value}")
+        _settle(self)
         if self.click_rate > self.open_rate or self.read_rate > self.open_rate:
             raise ValueError("click_rate and read_rate must not exceed open_rate (clickers and readers are openers)")
         if self.open_rate + self.bounce_rate > 1.0:
             raise ValueError("open_rate + bounce_rate must not exceed 1 (bounced mail is never opened)")
-        for name in ("first_date", "last_date"):
-            if isinstance(getattr(self, name), str):
-                object.__setattr__(self, name, date.fromisoformat(getattr(self, name)))
         if self.last_date < self.first_date:
             raise ValueError("last_date is before first_date")
-        object.__setattr__(self, "vanish_msg_ids", tuple(int(v) for v in self.vanish_msg_ids))
 
 
 @dataclass(frozen=True)
 class ServerSpec:
     """How the emulated service behaves on the wire."""
 
-    username: str = "demo-user"
-    password: str = "demo-pass"
-    lockout_after: int = 0  # 0: never lock; N: the (N+1)th bad login locks the account
-    prohibited_ip: bool = False
-    page_size: int = 2500
-    page_sizes: tuple[str, ...] = ()  # "OP=N": page size N for operation OP instead of page_size
-    page_size_per_unit: bool = False  # each unit (MsgID/ListID + range) draws its size in [size/2, size]
-    page_jitter: int = 0  # each page holds between size - N and size slots
-    nil_slot_rate: float = 0.0  # share of page slots that hold an xsi:nil item instead of an entry
-    nil_only_page: int = 0  # page N of a unit is nil slots only when data follows (0: never)
-    range_ends: str = "inclusive"
-    event_date_format: str = "iso-fraction"
-    empty_result: str = "element"
-    latency_ms: float = 0.0
-    fault_rate: float = 0.0
-    fault_kinds: tuple[str, ...] = DEFAULT_FAULT_KINDS
-    fault_on: tuple[str, ...] = ()  # "OP:N:KIND": the Nth data call of OP (of any operation for *) gets KIND
-    stall_seconds: float = 30.0
-    activity_cap: int = 0  # ReportListMessageActivity returns at most N messages, the earliest (0: no cap)
-    flood_bytes: int = 0  # every authenticated data call answers 200 with N bytes of text in one element
+    username: str = knob("demo-user", "accepted WSUser/UserName")
+    password: str = knob("demo-pass", "accepted WSUser/Password")
+    lockout_after: int = knob(0, "after N bad logins the account locks: every call answers [LoginAttemptsExceeded] "
+                                 "until POST /_reset (0 = never)")
+    prohibited_ip: bool = knob(False, "every call answers the [ProhibitedIPAddress] fault")
+    page_size: int = knob(2500, "items per page of the paged operations")
+    page_sizes: tuple[str, ...] = knob((), f"page size N for paged operation OP instead of --page-size; "
+                                           f"repeatable (OP among {', '.join(PAGED_OPERATIONS)})",
+                                       flag="--page-size-for", metavar="OP=N", repeat=True)
+    page_size_per_unit: bool = knob(False, "each unit (operation + MsgID/ListID + date range) gets its own page size, "
+                                           "drawn from the seed between half the configured size and the full size")
+    page_jitter: int = knob(0, "each page holds between size - N and size slots (at least 1), drawn from the seed, "
+                               "the unit and the page number; 0 = every page but the last is full", metavar="N")
+    nil_slot_rate: float = knob(0.0, "share of page slots, in [0, 1), that hold an xsi:nil item instead of a real one: "
+                                     "a page of N slots may then hold fewer than N items, none at all, and still not "
+                                     "be the last", metavar="R")
+    nil_only_page: int = knob(0, "page N of every paged result with data after it holds only nil slots (0 = never)",
+                              metavar="N")
+    range_ends: str = knob("inclusive", "which StartDate/EndDate bounds are inclusive", choices=RANGE_ENDS)
+    event_date_format: str = knob("iso-fraction", "form of OpenDate/ClickDate/ReadDate/BounceDate: iso "
+                                                  "2024-01-05T13:04:05, iso-fraction 2024-01-05T13:04:05.12, us "
+                                                  "1/5/2024 1:04:05 PM", choices=EVENT_DATE_FORMATS)
+    empty_result: str = knob("element", "an empty result as <OpResult /> (element) or left out (omitted)",
+                             choices=EMPTY_RESULT_FORMS)
+    latency_ms: float = knob(0.0, "delay added to every SOAP reply")
+    fault_rate: float = knob(0.0, "share of authenticated data calls that get an injected fault")
+    fault_kinds: tuple[str, ...] = knob(DEFAULT_FAULT_KINDS, f"kinds drawn by --fault-rate, among "
+                                                             f"{', '.join(FAULT_KINDS)}", choices=FAULT_KINDS,
+                                        metavar="KIND,KIND")
+    fault_on: tuple[str, ...] = knob((), "the Nth (1-based) authenticated data call of operation OP gets fault KIND; "
+                                         "OP * counts the data calls of every operation in arrival order; repeatable",
+                                     metavar="OP:N:KIND", repeat=True)
+    stall_seconds: float = knob(30.0, "how long a stall fault holds its reply")
+    activity_cap: int = knob(0, "ReportListMessageActivity silently returns only the earliest N messages (by "
+                                "SendDate, then MsgID) of the requested range; 0 = no cap", metavar="N")
+    flood_bytes: int = knob(0, "every authenticated data call answers HTTP 200 with a reply whose first item holds N "
+                               "bytes of text in one element, streamed in 1 MiB chunks with a matching "
+                               "Content-Length (no faults are drawn); 0 = off", metavar="N")
 
     def __post_init__(self) -> None:
+        _settle(self)
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
-        object.__setattr__(self, "page_sizes", tuple(self.page_sizes))
-        self.page_size_overrides()
-        if min(self.page_jitter, self.nil_only_page, self.activity_cap, self.flood_bytes) < 0:
-            raise ValueError("page_jitter, nil_only_page, activity_cap and flood_bytes must be >= 0")
-        if not 0.0 <= self.nil_slot_rate < 1.0:
-            raise ValueError("nil_slot_rate must be within [0, 1) (for a page of nil slots only use nil_only_page)")
-        _check_choice("range_ends", self.range_ends, RANGE_ENDS)
-        _check_choice("event_date_format", self.event_date_format, EVENT_DATE_FORMATS)
-        _check_choice("empty_result", self.empty_result, EMPTY_RESULT_FORMS)
-        if not 0.0 <= self.fault_rate <= 1.0:
-            raise ValueError("fault_rate must be within [0, 1]")
-        kinds = tuple(self.fault_kinds)
-        for kind in kinds:
-            _check_choice("fault kind", kind, FAULT_KINDS)
-        if self.fault_rate > 0 and not kinds:
+        if self.nil_slot_rate == 1.0:
+            raise ValueError("nil_slot_rate must be below 1 (for a page of nil slots only use nil_only_page)")
+        if self.fault_rate > 0 and not self.fault_kinds:
             raise ValueError("fault_rate > 0 needs at least one fault kind")
-        object.__setattr__(self, "fault_kinds", kinds)
-        object.__setattr__(self, "fault_on", tuple(self.fault_on))
-        for rule in self.fault_on:
-            parse_fault_on(rule)
+        self.page_size_overrides()
+        self.fault_rules()
 
     def page_size_overrides(self) -> dict[str, int]:
         sizes = {}
@@ -140,13 +145,28 @@ class ServerSpec:
         return dict(((op, n), kind) for op, n, kind in map(parse_fault_on, self.fault_on))
 
 
+def _settle(spec) -> None:
+    """Lists become tuples and ISO texts dates; counts are >= 0 (seed aside), rates in [0, 1], choices kept to."""
+    for f in fields(spec):
+        value = getattr(spec, f.name)
+        if isinstance(value, list) or (f.type == "date" and isinstance(value, str)):
+            value = tuple(value) if isinstance(value, list) else date.fromisoformat(value)
+            object.__setattr__(spec, f.name, value)
+        if f.type == "int" and f.name != "seed" and value < 0:
+            raise ValueError(f"{f.name} must be >= 0, got {value}")
+        if f.name.endswith("_rate") and not 0.0 <= value <= 1.0:
+            raise ValueError(f"{f.name} must be within [0, 1], got {value}")
+        for item in (value if isinstance(value, tuple) else (value,)) if "choices" in f.metadata else ():
+            _check_choice(f.name, item, f.metadata["choices"])
+
+
 def parse_fault_on(rule: str) -> tuple[str, int, str]:
     try:
         op, n, kind = rule.split(":")
         n_int = int(n)
     except ValueError:
         raise ValueError(f"fault rule {rule!r} is not OP:N:KIND") from None
-    _check_choice("operation", op, OPERATIONS + ("*",))
+    _check_choice("operation", op, (*OPERATIONS, "*"))
     _check_choice("fault kind", kind, FAULT_KINDS)
     if n_int < 1:
         raise ValueError(f"fault rule {rule!r}: N is 1-based")
@@ -158,8 +178,8 @@ def _check_choice(what: str, value: str, choices: tuple[str, ...]) -> None:
         raise ValueError(f"unknown {what} {value!r}; choose from {', '.join(choices)}")
 
 
-DATASET_FIELDS = frozenset(f.name for f in dataclasses.fields(DatasetSpec))
-SERVER_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerSpec))
+DATASET_FIELDS = frozenset(f.name for f in fields(DatasetSpec))
+SERVER_FIELDS = frozenset(f.name for f in fields(ServerSpec))
 
 
 def split_knobs(knobs: dict) -> tuple[DatasetSpec, ServerSpec]:

@@ -34,12 +34,14 @@ def _open_flood(url: str, op: str = OP, params: dict | None = None) -> tuple[soc
     return sock, head, rest
 
 
-def _read(sock: socket.socket, start: bytes, amount: int) -> bytes:
+def _read(sock: socket.socket, start: bytes, amount: int, keep: int = 4 * MiB) -> bytes:
+    """Read until `amount` bytes came (start included); -> the first `keep` of them (the rest is dropped)."""
     got, total = [start], len(start)
     while total < amount:
         chunk = sock.recv(min(4 * MiB, amount - total))
         assert chunk, "the server closed early"
-        got.append(chunk)
+        if total < keep:
+            got.append(chunk)
         total += len(chunk)
     return b"".join(got)
 

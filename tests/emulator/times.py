@@ -78,11 +78,7 @@ def _fraction(dt: datetime) -> str:
 
 def xsd_datetime(local: datetime) -> str:
     """xsd:dateTime as .NET XmlSerializer writes an Unspecified DateTime: no offset."""
-    return local.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(local) if local.year >= 1000 else _xsd_small_year(local)
-
-
-def _xsd_small_year(local: datetime) -> str:
-    return f"{local.year:04d}-{local.month:02d}-{local.day:02d}T{local.hour:02d}:{local.minute:02d}:{local.second:02d}" + _fraction(local)
+    return local.isoformat(timespec="seconds") + _fraction(local)
 
 
 def event_date(local: datetime, form: str) -> str:
@@ -90,7 +86,7 @@ def event_date(local: datetime, form: str) -> str:
     if form == "iso-fraction":
         return xsd_datetime(local)
     if form == "iso":
-        return local.strftime("%Y-%m-%dT%H:%M:%S")
+        return local.isoformat(timespec="seconds")
     hour12 = local.hour % 12 or 12
     ampm = "AM" if local.hour < 12 else "PM"
     return f"{local.month}/{local.day}/{local.year} {hour12}:{local.minute:02d}:{local.second:02d} {ampm}"
@@ -105,7 +101,7 @@ def rfc3339(utc: datetime | None) -> str | None:
     """The tap's output form: UTC, exactly six fractional digits, Z. DOTNET_MIN -> None."""
     if utc is None or utc == DOTNET_MIN:
         return None
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if utc.year >= 1000 else f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def to_utc_instant(value: str | datetime) -> datetime:

@@ -28,22 +28,13 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from .data import Dataset, Message
+from .data import LIST_FIELDS, MESSAGE_FIELDS, Dataset, Message
 from .options import add_knobs, specs_from_args
 from .spec import DatasetSpec
 from .times import event_date_precision, rfc3339, to_utc_instant
 
 STREAMS = ("lists", "messages", "message_sends", "message_opens", "message_clicks", "message_reads",
            "message_unsubs", "message_bounces", "subscribed_contacts")
-MESSAGE_FIELDS = ("ListID", "MsgID", "Subject", "SendDate", "DeliverCount", "RemoveCount", "RemovePercent",
-                  "OpenCount", "OpenPercent", "ReadCount", "ReadPercent", "ClickCount", "ClickerCount",
-                  "RepeatClickerCount", "NewClickerCount", "ClickerPercent", "OrderTotal", "ConversionCount",
-                  "AverageOrderValue")
-LIST_FIELDS = ("ListID", "ListName", "CreateDate", "FromName", "FromEmail", "EnableRemovalLink", "EnableBrowserLink",
-               "bounceHandling", "EnableDoubleOptin", "EnableListHygiene", "Vmta", "ShowEmailList",
-               "ShowAdvancedPersonalization", "BounceUnsubscribeCount", "DomainAliasLink", "DomainAliasEmail",
-               "EnableRSS", "EnableGoogleAnalytics", "GoogleTrackingDomains", "EnableInternationalization",
-               "EnableDynamicContent", "EnableListRemoveHeader")
 
 
 def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_days: float = 30,
@@ -91,30 +82,24 @@ def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_da
 
 def _events(data: Dataset, m: Message, inside, event_time, out: dict) -> None:
     events = data.events(m.list_index, m.index)
-    msg_id = m.MsgID
+
+    def add(stream: str, e, when: datetime, **fields) -> None:
+        if inside(when):
+            out[stream].append({"MsgID": m.MsgID, "ContactID": e.contact_id, "EmailAddress": e.email, **fields})
+
     for e in events.opens:
-        if inside(event_time(e.when)):
-            out["message_opens"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
-                                         "OpenDate": rfc3339(event_time(e.when))})
+        add("message_opens", e, event_time(e.when), OpenDate=rfc3339(event_time(e.when)))
     for e in events.clicks:
-        if inside(event_time(e.when)):
-            out["message_clicks"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
-                                          "LinkDescription": e.link_description, "LinkUrl": e.link_url,
-                                          "ClickDate": rfc3339(event_time(e.when))})
+        add("message_clicks", e, event_time(e.when), LinkDescription=e.link_description, LinkUrl=e.link_url,
+            ClickDate=rfc3339(event_time(e.when)))
     for e in events.reads:
-        if inside(event_time(e.when)):
-            out["message_reads"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
-                                         "ReadDate": rfc3339(event_time(e.when))})
+        add("message_reads", e, event_time(e.when), ReadDate=rfc3339(event_time(e.when)))
     for e in events.removals:
-        if inside(e.when):
-            out["message_unsubs"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
-                                          "AdditionDate": rfc3339(e.addition), "RemovalDate": rfc3339(e.when),
-                                          "RemovalMethod": e.method})
+        add("message_unsubs", e, e.when, AdditionDate=rfc3339(e.addition), RemovalDate=rfc3339(e.when),
+            RemovalMethod=e.method)
     for e in events.bounces:
-        if inside(event_time(e.when)):
-            out["message_bounces"].append({"MsgID": msg_id, "ContactID": e.contact_id, "EmailAddress": e.email,
-                                           "BounceReason": e.reason, "BounceDetail": e.detail,
-                                           "BounceDate": rfc3339(event_time(e.when)), "BounceCount": e.count})
+        add("message_bounces", e, event_time(e.when), BounceReason=e.reason, BounceDetail=e.detail,
+            BounceDate=rfc3339(event_time(e.when)), BounceCount=e.count)
 
 
 def _list_record(cl) -> dict:
@@ -145,8 +130,6 @@ def to_json(value) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.emulator.truth", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", help=argparse.SUPPRESS)  # accepted so server argument lists can be reused
-    parser.add_argument("--port", help=argparse.SUPPRESS)
     parser.add_argument("--start-date", required=True, help="sync start, ISO 8601 (naive = UTC)")
     parser.add_argument("--end-date", help="sync end, exclusive (default: now)")
     parser.add_argument("--lookback-days", type=float, default=30,
@@ -154,16 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-ids", type=lambda t: [int(p) for p in t.split(",") if p.strip()],
                         help="only these ListIDs")
     parser.add_argument("--include-test-messages", action="store_true")
-    parser.add_argument("--counts", action="store_true", help="print record counts per stream instead of records")
     add_knobs(parser)
     args = parser.parse_args(argv)
     dataset, server = specs_from_args(args)
     result = truth(dataset, args.start_date, args.end_date, args.lookback_days, args.list_ids,
                    args.include_test_messages, server.event_date_format)
     out = sys.stdout
-    if args.counts:
-        out.write(json.dumps({name: len(records) for name, records in result.items()}) + "\n")
-        return 0
     try:
         for name in STREAMS:
             for record in result[name]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from .data import Bounce, Click, Contact, ContactList, Message, Open, Removal
+from .data import LIST_FIELDS, MESSAGE_FIELDS, Bounce, Click, Contact, ContactList, Message, Open, Removal
+from .spec import OPERATIONS
 from .times import Clock, event_date, xsd_datetime
 
 NS = "http://webservices.listrak.com/v31/"
@@ -23,19 +24,6 @@ ENVELOPE_OPEN = (
 )
 ENVELOPE_CLOSE = "</soap:Body></soap:Envelope>"
 NIL_WSEXCEPTION = '<WSException xsi:nil="true" />'
-
-# Operation -> (item element, whether the response carries the WSException sibling).
-RESULT_ITEMS = {
-    "GetContactListCollection": ("WSContactList", False),
-    "ReportListMessageActivity": ("WSMessageActivity", True),
-    "ReportMessageContactSent": ("WSMessageRecipient", True),
-    "ReportRangeMessageContactOpen": ("WSContactOpen", False),
-    "ReportRangeMessageContactClick": ("WSContactClick", False),
-    "ReportRangeMessageContactRead": ("WSContactRead", False),
-    "ReportRangeMessageContactRemoval": ("WSContactRemovalInfo", False),
-    "ReportRangeMessageContactBounces": ("WSContactBounce", False),
-    "ReportRangeSubscribedContacts": ("WSContactSubscriptionInfo", False),
-}
 
 
 def esc(text: str) -> str:
@@ -52,12 +40,8 @@ def text_el(name: str, value) -> str:
     return f"<{name}>{esc(value)}</{name}>"
 
 
-def _bool(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _dec(value: Decimal) -> str:
-    return format(value, "f")  # xsd:decimal has no exponent form
+def _who(e) -> str:
+    return f"<ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
 
 
 class Renderer:
@@ -73,77 +57,60 @@ class Renderer:
     def _event_dt(self, utc: datetime) -> str:
         return event_date(self.clock.to_local(utc), self.event_form)
 
+    def _text(self, value) -> str | None:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime):
+            return self._dt(value)
+        if isinstance(value, Decimal):
+            return format(value, "f")  # xsd:decimal has no exponent form
+        return value if value is None or isinstance(value, str) else str(value)
+
+    def _item(self, tag: str, obj, names: tuple[str, ...]) -> str:
+        """An item whose children are obj's fields `names`, in that order."""
+        parts = []
+        for name in names:
+            value = getattr(obj, name)
+            if name == "Vmta":
+                parts.append("" if value is None else
+                             f"<Vmta><VmtaID>{value[0]}</VmtaID>{text_el('Description', value[1])}</Vmta>")
+            elif name == "GoogleTrackingDomains":
+                parts.extend(text_el(name, domain) for domain in value)
+            else:
+                parts.append(text_el(name, self._text(value)))
+        return f"<{tag}>{''.join(parts)}</{tag}>"
+
     def contact_list(self, cl: ContactList) -> str:
-        vmta = ""
-        if cl.Vmta is not None:
-            vmta = f"<Vmta><VmtaID>{cl.Vmta[0]}</VmtaID>{text_el('Description', cl.Vmta[1])}</Vmta>"
-        domains = "".join(text_el("GoogleTrackingDomains", d) for d in cl.GoogleTrackingDomains)
-        return (
-            f"<WSContactList><ListID>{cl.ListID}</ListID>{text_el('ListName', cl.ListName)}"
-            f"<CreateDate>{self._dt(cl.CreateDate)}</CreateDate>"
-            f"{text_el('FromName', cl.FromName)}{text_el('FromEmail', cl.FromEmail)}"
-            f"<EnableRemovalLink>{_bool(cl.EnableRemovalLink)}</EnableRemovalLink>"
-            f"<EnableBrowserLink>{_bool(cl.EnableBrowserLink)}</EnableBrowserLink>"
-            f"<bounceHandling>{cl.bounceHandling}</bounceHandling>"
-            f"<EnableDoubleOptin>{_bool(cl.EnableDoubleOptin)}</EnableDoubleOptin>"
-            f"<EnableListHygiene>{_bool(cl.EnableListHygiene)}</EnableListHygiene>{vmta}"
-            f"<ShowEmailList>{_bool(cl.ShowEmailList)}</ShowEmailList>"
-            f"<ShowAdvancedPersonalization>{_bool(cl.ShowAdvancedPersonalization)}</ShowAdvancedPersonalization>"
-            f"<BounceUnsubscribeCount>{cl.BounceUnsubscribeCount}</BounceUnsubscribeCount>"
-            f"{text_el('DomainAliasLink', cl.DomainAliasLink)}{text_el('DomainAliasEmail', cl.DomainAliasEmail)}"
-            f"<EnableRSS>{_bool(cl.EnableRSS)}</EnableRSS>"
-            f"<EnableGoogleAnalytics>{_bool(cl.EnableGoogleAnalytics)}</EnableGoogleAnalytics>{domains}"
-            f"<EnableInternationalization>{_bool(cl.EnableInternationalization)}</EnableInternationalization>"
-            f"<EnableDynamicContent>{_bool(cl.EnableDynamicContent)}</EnableDynamicContent>"
-            f"<EnableListRemoveHeader>{_bool(cl.EnableListRemoveHeader)}</EnableListRemoveHeader></WSContactList>"
-        )
+        return self._item("WSContactList", cl, LIST_FIELDS)
 
     def message_activity(self, m: Message) -> str:
-        return (
-            f"<WSMessageActivity><ListID>{m.ListID}</ListID><MsgID>{m.MsgID}</MsgID>{text_el('Subject', m.Subject)}"
-            f"<SendDate>{self._dt(m.SendDate)}</SendDate><DeliverCount>{m.DeliverCount}</DeliverCount>"
-            f"<RemoveCount>{m.RemoveCount}</RemoveCount><RemovePercent>{_dec(m.RemovePercent)}</RemovePercent>"
-            f"<OpenCount>{m.OpenCount}</OpenCount><OpenPercent>{_dec(m.OpenPercent)}</OpenPercent>"
-            f"<ReadCount>{m.ReadCount}</ReadCount><ReadPercent>{_dec(m.ReadPercent)}</ReadPercent>"
-            f"<ClickCount>{m.ClickCount}</ClickCount><ClickerCount>{m.ClickerCount}</ClickerCount>"
-            f"<RepeatClickerCount>{m.RepeatClickerCount}</RepeatClickerCount>"
-            f"<NewClickerCount>{m.NewClickerCount}</NewClickerCount>"
-            f"<ClickerPercent>{_dec(m.ClickerPercent)}</ClickerPercent><OrderTotal>{_dec(m.OrderTotal)}</OrderTotal>"
-            f"<ConversionCount>{m.ConversionCount}</ConversionCount>"
-            f"<AverageOrderValue>{_dec(m.AverageOrderValue)}</AverageOrderValue></WSMessageActivity>"
-        )
+        return self._item("WSMessageActivity", m, MESSAGE_FIELDS)
 
     def recipient(self, c: Contact) -> str:
         return f"<WSMessageRecipient><EmailAddress>{esc(c.email)}</EmailAddress></WSMessageRecipient>"
 
     def open(self, e: Open) -> str:
-        return (f"<WSContactOpen><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
-                f"<OpenDate>{self._event_dt(e.when)}</OpenDate></WSContactOpen>")
+        return f"<WSContactOpen>{_who(e)}<OpenDate>{self._event_dt(e.when)}</OpenDate></WSContactOpen>"
 
     def read(self, e: Open) -> str:
-        return (f"<WSContactRead><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
-                f"<ReadDate>{self._event_dt(e.when)}</ReadDate></WSContactRead>")
+        return f"<WSContactRead>{_who(e)}<ReadDate>{self._event_dt(e.when)}</ReadDate></WSContactRead>"
 
     def click(self, e: Click) -> str:
-        return (f"<WSContactClick><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
-                f"{text_el('LinkDescription', e.link_description)}<LinkUrl>{esc(e.link_url)}</LinkUrl>"
-                f"<ClickDate>{self._event_dt(e.when)}</ClickDate></WSContactClick>")
+        return (f"<WSContactClick>{_who(e)}{text_el('LinkDescription', e.link_description)}"
+                f"<LinkUrl>{esc(e.link_url)}</LinkUrl><ClickDate>{self._event_dt(e.when)}</ClickDate></WSContactClick>")
 
     def removal(self, e: Removal) -> str:
-        return (f"<WSContactRemovalInfo><ContactID>{esc(e.contact_id)}</ContactID>"
-                f"<EmailAddress>{esc(e.email)}</EmailAddress><AdditionDate>{self._dt(e.addition)}</AdditionDate>"
+        return (f"<WSContactRemovalInfo>{_who(e)}<AdditionDate>{self._dt(e.addition)}</AdditionDate>"
                 f"<RemovalDate>{self._dt(e.when)}</RemovalDate>{text_el('RemovalMethod', e.method)}"
                 f"</WSContactRemovalInfo>")
 
     def bounce(self, e: Bounce) -> str:
-        return (f"<WSContactBounce><ContactID>{esc(e.contact_id)}</ContactID><EmailAddress>{esc(e.email)}</EmailAddress>"
-                f"{text_el('BounceReason', e.reason)}{text_el('BounceDetail', e.detail)}"
+        return (f"<WSContactBounce>{_who(e)}{text_el('BounceReason', e.reason)}{text_el('BounceDetail', e.detail)}"
                 f"<BounceDate>{self._event_dt(e.when)}</BounceDate><BounceCount>{e.count}</BounceCount>"
                 f"</WSContactBounce>")
 
     def subscription(self, c: Contact) -> str:
-        return (f"<WSContactSubscriptionInfo><ContactID>{esc(c.contact_id)}</ContactID>"
-                f"<EmailAddress>{esc(c.email)}</EmailAddress><AdditionDate>{self._dt(c.addition)}</AdditionDate>"
+        return (f"<WSContactSubscriptionInfo>{_who(c)}<AdditionDate>{self._dt(c.addition)}</AdditionDate>"
                 f"{text_el('AdditionMethod', c.addition_method)}</WSContactSubscriptionInfo>")
 
 
@@ -153,7 +120,7 @@ def nil_item(item: str) -> str:
 
 def response(op: str, items: list[str], empty_form: str = "element") -> str:
     """The success envelope of op. items are rendered item fragments (may be empty)."""
-    _item, with_exception = RESULT_ITEMS[op]
+    with_exception = OPERATIONS[op][2]
     if items:
         result = f"<{op}Result>{''.join(items)}</{op}Result>"
     elif empty_form == "element":
@@ -174,11 +141,9 @@ def flood(op: str, size: int):
 
     The chunks come from a generator, so a reply of gigabytes costs one shared 1 MiB block.
     """
-    item, with_exception = RESULT_ITEMS[op]
+    item = OPERATIONS[op][0]
     field = FLOOD_FIELDS.get(item, "EmailAddress")
-    head = f'{ENVELOPE_OPEN}<{op}Response xmlns="{NS}"><{op}Result><{item}><{field}>'.encode()
-    tail = (f"</{field}></{item}></{op}Result>{NIL_WSEXCEPTION if with_exception else ''}"
-            f"</{op}Response>{ENVELOPE_CLOSE}").encode()
+    head, tail = (part.encode() for part in response(op, [f"<{item}><{field}>\0</{field}></{item}>"]).split("\0"))
 
     def chunks():
         yield head
