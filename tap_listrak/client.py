@@ -59,6 +59,10 @@ class ListrakClient:
         self.readers = {s.operation: OperationReader(s.operation, self._item_reader(s.item_type)) for s in STREAMS}
         self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
         self._lock = threading.Lock()
+        # One worker at a time parses and encodes; the others wait on this lock, not on the GIL.
+        # Under the GIL only one can run Python anyway, and a dozen threads contending for the GIL
+        # itself cost 60 % more CPU per record in `make bench` (26.7 against 16.1 µs at 0 ms).
+        self.cpu = threading.Lock()
         self._cancelled = threading.Event()
         self.failure: ListrakError | None = None
         self.max_reply_bytes = int(config.max_reply_megabytes * (1 << 20))
@@ -103,7 +107,12 @@ class ListrakClient:
                 raise ProtocolError(f"{operation} returned page {number} identical to page {number - 1}: the "
                                     "endpoint ignores Page; stopping instead of reading forever")
             previous = signature
-            yield page.items if convert is None else convert(page.items)
+            if convert is None:
+                yield page.items
+            else:
+                with self.cpu:
+                    converted = convert(page.items)
+                yield converted
         raise ProtocolError(f"{operation} returned {self.config.max_pages:,} pages without an empty one ({params}): "
                             "refusing to read on; raise max_pages if this unit is really that large")
 
@@ -180,7 +189,7 @@ class ListrakClient:
                 status = response.status_code
                 self._count(operation, status)
                 return self.readers[operation].read(response.iter_content(READ_CHUNK), status, self.config.secrets,
-                                                    self.max_reply_bytes)
+                                                    self.max_reply_bytes, self.cpu)
         except requests.exceptions.SSLError as exc:
             raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
                                 "certificate is not trusted; fix the endpoint or the system's CA store") from None

@@ -21,7 +21,8 @@ import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterable
+from contextlib import nullcontext
+from typing import Callable, ContextManager, Iterable
 
 from lxml import etree
 
@@ -248,7 +249,8 @@ class OperationReader:
         self.item_reader = item_reader
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
-             max_bytes: int = 1 << 62) -> Page:
+             max_bytes: int = 1 << 62, cpu: ContextManager = nullcontext()) -> Page:
+        """`cpu` is held while parsing, never while waiting for the next chunk (see client.py)."""
         parser = etree.XMLPullParser(events=("start", "end"), tag=(self.result_tag, FAULT_TAG), **_PARSER_OPTIONS)
         page = Page(0, [])
         head, received, result = b"", 0, None
@@ -260,13 +262,18 @@ class OperationReader:
             if received > max_bytes:
                 raise ProtocolError(f"the reply passed {max_bytes // (1 << 20):,} MB without ending and was refused "
                                     "(a Listrak page is a few MB; raise max_reply_megabytes if this is real)")
-            try:
-                parser.feed(chunk)
-            except etree.XMLSyntaxError as exc:
-                raise _unparsable(head, status, exc) from None
-            result = self._result_of(parser.read_events(), result, status, secrets)
-            if result is not None and len(result) > 1:
-                self._take(result, len(result) - 1, page)  # every item but the last is complete
+            with cpu:
+                try:
+                    parser.feed(chunk)
+                except etree.XMLSyntaxError as exc:
+                    raise _unparsable(head, status, exc) from None
+                result = self._result_of(parser.read_events(), result, status, secrets)
+                if result is not None and len(result) > 1:
+                    self._take(result, len(result) - 1, page)  # every item but the last is complete
+        with cpu:
+            return self._finish(parser, head, result, status, secrets, page)
+
+    def _finish(self, parser, head, result, status, secrets, page):
         try:
             root = parser.close()
         except etree.XMLSyntaxError as exc:
