@@ -66,6 +66,7 @@ class ListrakClient:
         self._cancelled = threading.Event()
         self.failure: ListrakError | None = None
         self.max_reply_bytes = int(config.max_reply_megabytes * (1 << 20))
+        self._templates: dict[str, requests.PreparedRequest] = {}
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
 
@@ -181,11 +182,10 @@ class ListrakClient:
 
     def _send(self, operation: str, body: bytes) -> Page:
         """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""
-        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"'}
         started, status = time.monotonic(), None
         try:
-            with self.session.post(self.config.endpoint_url, data=body, headers=headers,
-                                   timeout=self.config.request_timeout, stream=True) as response:
+            with self.session.send(self._prepared(operation, body), timeout=self.config.request_timeout,
+                                   stream=True, allow_redirects=False) as response:
                 status = response.status_code
                 self._count(operation, status)
                 return self.readers[operation].read(response.iter_content(READ_CHUNK), status, self.config.secrets,
@@ -208,6 +208,20 @@ class ListrakClient:
             raise ProtocolError(f"{operation}: {exc}") from None
         finally:
             self._metric(operation, started, status)
+
+    def _prepared(self, operation: str, body: bytes) -> requests.PreparedRequest:
+        """The operation's request, prepared once (URL, headers) and copied with this body: a third
+        of the CPU requests spends per call goes to preparing what never changes."""
+        template = self._templates.get(operation)
+        if template is None:
+            headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"'}
+            template = self.session.prepare_request(requests.Request("POST", self.config.endpoint_url,
+                                                                     headers=headers, data=b"-"))
+            self._templates[operation] = template
+        prepared = template.copy()
+        prepared.body = body
+        prepared.headers["Content-Length"] = str(len(body))
+        return prepared
 
     @staticmethod
     def _metric(operation: str, started: float, status: int | None) -> None:

@@ -92,6 +92,8 @@ class ItemReader:
         self.repeated = tuple(field.name for field in fields if field.repeated)
         # Every declared field is present in every item: left out on the wire means null.
         self.template = {field.name: None for field in fields if not field.repeated}
+        self.texts = {f"{{{NS}}}{field.name}": field.name for field in fields
+                      if field.convert is _text and field.nested is None and not field.repeated}
         self._unknown_seen: set[str] = set()
 
     @classmethod
@@ -116,11 +118,17 @@ class ItemReader:
         item = self.template.copy()
         for name in self.repeated:
             item[name] = []
-        fields = self.fields
+        fields, texts = self.fields, self.texts
         for child in element:
-            field = fields.get(child.tag)
+            tag = child.tag
+            name = texts.get(tag)
+            if name is not None:  # most fields: text kept as it is (the inlined case of _value)
+                text = child.text
+                item[name] = text if text is not None else (None if is_nil(child) else "")
+                continue
+            field = fields.get(tag)
             if field is None:
-                self._note_unknown(child.tag)
+                self._note_unknown(tag)
                 continue
             value = self._value(field, child)
             if field.repeated:
