@@ -1,7 +1,7 @@
 """python -m tests.emulator [--port 0] [knobs]: serve the emulated Listrak API until SIGTERM/SIGINT.
 
 The first line of stdout is the service URL (flushed), e.g. http://127.0.0.1:PORT/v31/IntegrationService.asmx;
-the WSDL is at that URL + ?WSDL, statistics at /_stats (GET) and /_reset (POST).
+the WSDL is at that URL + ?WSDL, statistics at /_stats (GET) and /_reset (POST), the clock at /_clock (GET, POST).
 """
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def describe(emulator: Emulator) -> dict:
-    data = emulator.data
+    data, as_of = emulator.data, emulator.server_spec.as_of
     return {
         "lists": [{"ListID": cl.ListID, "ListName": cl.ListName, "messages": [
             {"MsgID": m.MsgID, "SendDate": m.SendDate.isoformat() + "Z", "test": m.is_test,
              "recipients": m.recipient_count, "vanished": m.MsgID in data.vanished}
-            for m in data.messages(cl.index)]} for cl in data.lists()],
+            for m in data.messages(cl.index) if as_of is None or m.SendDate <= as_of]} for cl in data.lists()],
     }
 
 

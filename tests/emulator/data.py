@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, fields
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from decimal import Context, Decimal
 from functools import lru_cache
@@ -32,6 +34,7 @@ NIL_ITEM_MESSAGE = 3  # its arrays end with an xsi:nil item
 FORCED_TEST_MESSAGE = 4  # a test message whenever test_message_rate > 0
 
 _DEC = Context(prec=28)  # .NET System.Decimal keeps 28-29 significant digits
+_CENT = Decimal("0.01")
 
 LIST_NAMES = (
     'Newsletter & Offers <VIP> "Gold" \'members\'',
@@ -185,6 +188,27 @@ class MessageEvents:
     bounces: tuple
 
 
+class AsOf(NamedTuple):
+    """The account at an instant: messages sent, contacts added and events dated up to `now` exist; the event
+    reports, and the counters derived from them, hold the events up to `reported` (now - reporting delay)."""
+    now: datetime
+    reported: datetime
+
+
+def cutoffs(instant: Optional[datetime], delay_hours: float = 0.0) -> Optional[AsOf]:
+    """The clock's cutoffs, or None without a clock (everything exists and is reported)."""
+    return None if instant is None else AsOf(instant, instant - timedelta(hours=delay_hours))
+
+
+def until(events: tuple, moment: datetime) -> tuple:
+    """The events (sorted by date, as MessageEvents holds them) dated at or before moment."""
+    return events[:bisect_right(events, moment, key=lambda e: e.when)]
+
+
+def _percent(part: int, whole: int) -> Decimal:
+    return _DEC.divide(Decimal(part * 100), Decimal(whole)) if whole else Decimal("0")
+
+
 def _hash_int(*parts) -> int:
     text = "/".join(str(p) for p in parts).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
@@ -201,6 +225,7 @@ class Dataset:
         self._first_local = datetime.combine(spec.first_date, datetime.min.time())
         # Per-instance caches: bounded, so memory stays small whatever the account size.
         self.message = lru_cache(maxsize=4096)(self._message)
+        self.reported_message = lru_cache(maxsize=4096)(self._reported_message)
         self.events = lru_cache(maxsize=64)(self._events)
         self.recipients = lru_cache(maxsize=64)(self._recipients)
         self.subscribers = lru_cache(maxsize=16)(self._subscribers)
@@ -416,9 +441,8 @@ class Dataset:
         def percent(part: int) -> Decimal:
             if not deliver:
                 return Decimal("0")
-            value = _DEC.divide(Decimal(part * 100), Decimal(deliver))
             # Half the messages carry the full 28-digit quotient, half a rounded figure.
-            return value if rng.random() < 0.5 else value.quantize(Decimal("0.01"))
+            return _percent(part, deliver) if rng.random() < 0.5 else _percent(part, deliver).quantize(_CENT)
 
         stats = dict(
             DeliverCount=deliver, RemoveCount=removes, RemovePercent=percent(removes),
@@ -434,6 +458,32 @@ class Dataset:
                          AverageOrderValue=Decimal("98765.4321098765432101"),
                          OpenPercent=Decimal("33.333333333333333333333333333"))
         return stats
+
+    def _reported_message(self, list_index: int, index: int, reported: datetime) -> Message:
+        """The message when the reports hold its events up to `reported` (a clock is set): its counters are
+        recounted from exactly those events, so a client can check them against the event reports.
+        DeliverCount is recipients minus reported bounces; each percentage keeps the form (full quotient or
+        cents) of the generated figure; order and conversion figures are not events and stay as generated."""
+        message, events = self.message(list_index, index), self.events(list_index, index)
+        opens, clicks, reads, removals, bounces = (until(getattr(events, f.name), reported)
+                                                   for f in fields(MessageEvents))
+        deliver = message.recipient_count - len(bounces)
+        clicks_per_contact = Counter(e.contact_id for e in clicks)
+        clickers = len(clicks_per_contact)
+        repeat = sum(1 for n in clicks_per_contact.values() if n > 1)
+
+        def percent(part: int, generated: Decimal) -> Decimal:
+            value = _percent(part, deliver)
+            return value.quantize(_CENT) if generated.as_tuple().exponent == -2 else value
+
+        return replace(
+            message, DeliverCount=deliver,
+            RemoveCount=len(removals), RemovePercent=percent(len(removals), message.RemovePercent),
+            OpenCount=len(opens), OpenPercent=percent(len({e.contact_id for e in opens}), message.OpenPercent),
+            ReadCount=len(reads), ReadPercent=percent(len({e.contact_id for e in reads}), message.ReadPercent),
+            ClickCount=len(clicks), ClickerCount=clickers, RepeatClickerCount=repeat,
+            NewClickerCount=clickers - repeat, ClickerPercent=percent(clickers, message.ClickerPercent),
+        )
 
     def nil_item_in_message(self, list_index: int, index: int) -> bool:
         return self.spec.nil_items and index == NIL_ITEM_MESSAGE

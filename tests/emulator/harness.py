@@ -7,7 +7,7 @@ from typing import Iterable, Optional
 
 from .options import cli_args
 from .server import Emulator
-from .spec import split_knobs
+from .spec import ServerSpec, split_knobs
 from .truth import truth
 
 
@@ -20,8 +20,12 @@ class EmulatorHandle:
         self.url: str = self._emulator.url
         self.wsdl_url: str = self._emulator.wsdl_url
         self.dataset = dataset
-        self.server = server
         self.data = self._emulator.data  # the generator, e.g. to pick MsgIDs
+
+    @property
+    def server(self) -> ServerSpec:
+        """The behaviour knobs, the clock as it is now included."""
+        return self._emulator.server_spec
 
     @property
     def base_url(self) -> str:
@@ -42,10 +46,19 @@ class EmulatorHandle:
     def reset(self) -> None:
         self._emulator.reset()
 
+    def set_clock(self, as_of=..., reporting_delay_hours=...) -> dict:
+        """Move the clock for every following request, like POST /_clock; an argument left out keeps its value,
+        as_of=None removes the clock. -> the new settings (as /_clock answers them)."""
+        changes = {"as_of": as_of, "reporting_delay_hours": reporting_delay_hours}
+        return self._emulator.set_clock(**{k: v for k, v in changes.items() if v is not ...})
+
     def truth(self, start_date, end_date=None, lookback_days: float = 30, list_ids: Optional[Iterable[int]] = None,
-              include_test_messages: bool = False) -> dict[str, list[dict]]:
+              include_test_messages: bool = False, as_of=..., reporting_delay_hours=...) -> dict[str, list[dict]]:
+        """The ground truth; as_of and reporting_delay_hours default to the emulator's clock as it is now."""
+        server = self.server
         return truth(self.data, start_date, end_date, lookback_days, list_ids, include_test_messages,
-                     self.server.event_date_format)
+                     server.event_date_format, server.as_of if as_of is ... else as_of,
+                     server.reporting_delay_hours if reporting_delay_hours is ... else reporting_delay_hours)
 
     def cli_args(self) -> list[str]:
         """Knobs to start the same emulator as a subprocess: python -m tests.emulator --port 0 *cli_args()."""

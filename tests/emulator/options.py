@@ -6,19 +6,21 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
-from datetime import date
-from typing import get_args, get_type_hints
+from datetime import date, datetime
+from typing import Union, get_args, get_origin, get_type_hints
 
 from .spec import DatasetSpec, ServerSpec
+from .times import rfc3339, to_utc_instant
 
 GROUPS = ((DatasetSpec, "data (deterministic, generated lazily from --seed)"), (ServerSpec, "behaviour"))
 
 
 def _knobs(spec):
-    """-> (field, flag, type) for every knob of a spec class; a tuple knob's type is its items' type."""
+    """-> (field, flag, type) for every knob of a spec class; a tuple or Optional knob's type is its items' type."""
     hints = get_type_hints(spec)
     for f in fields(spec):
-        kind = get_args(hints[f.name])[0] if isinstance(f.default, tuple) else hints[f.name]
+        hint = hints[f.name]
+        kind = get_args(hint)[0] if isinstance(f.default, tuple) or get_origin(hint) is Union else hint
         yield f, f.metadata.get("flag", "--" + f.name.replace("_", "-")), kind
 
 
@@ -38,8 +40,11 @@ def add_knobs(parser: argparse.ArgumentParser) -> None:
                                    help=f"{text} (default {','.join(map(str, f.default)) or 'none'})")
             else:
                 group.add_argument(flag, dest=f.name, default=f.default, metavar=metavar,
-                                   type=date.fromisoformat if kind is date else kind,
+                                   type=_PARSERS.get(kind, kind),
                                    choices=f.metadata.get("choices"), help=f"{text} (default %(default)s)")
+
+
+_PARSERS = {date: date.fromisoformat, datetime: to_utc_instant}
 
 
 def specs_from_args(args: argparse.Namespace) -> tuple[DatasetSpec, ServerSpec]:
@@ -63,6 +68,8 @@ def cli_args(dataset: DatasetSpec, server: ServerSpec) -> list[str]:
                 args += [part for item in value for part in (flag, item)]
             elif isinstance(value, tuple):
                 args += [flag, ",".join(map(str, value))]
+            elif isinstance(value, datetime):
+                args += [flag, rfc3339(value)]
             else:
                 args += [flag, str(value)]
     return args

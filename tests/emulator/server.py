@@ -1,4 +1,4 @@
-"""The HTTP side: WSDL, SOAP POSTs, authentication, latency, injected faults, statistics.
+"""The HTTP side: WSDL, SOAP POSTs, authentication, latency, injected faults, statistics, the clock.
 
 One thread per connection (ThreadingHTTPServer, keep-alive), so a stalled reply never holds up other
 clients. Every reply is written with one send and TCP_NODELAY, so no Nagle/delayed-ACK pause slows a
@@ -13,7 +13,7 @@ import sys
 import threading
 import traceback
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from . import wire
 from .chaos import FaultPlan
-from .data import Dataset
+from .data import Dataset, cutoffs
 from .request import APP, SoapError, parse_call, refusal
 from .service import Service
 from .spec import OPERATIONS, DatasetSpec, ServerSpec
@@ -48,6 +48,7 @@ INJECTED_FAULTS = {
     "locked": LOGIN_EXCEEDED,
 }
 FATAL_KINDS = ("auth", "locked")
+CLOCK_KNOBS = ("as_of", "reporting_delay_hours")
 
 
 @dataclass
@@ -146,6 +147,7 @@ class Emulator:
         self.counters = Stats()
         self.stopping = threading.Event()
         self._auth_lock = threading.Lock()
+        self._clock_lock = threading.Lock()
         self._bad_logins = 0
         self._locked = False
         self.httpd = _HTTPServer((host, port), _Handler)
@@ -175,8 +177,21 @@ class Emulator:
     def stats(self) -> dict:
         return self.counters.snapshot()
 
+    def set_clock(self, **changes) -> dict:
+        """Move the clock (as_of, reporting_delay_hours) for every following request; -> its new settings.
+
+        Only the clock knobs of server_spec change at run time; the service takes them per call, so the
+        generated data and its caches stay valid. Raises ValueError or TypeError on a bad value.
+        """
+        unknown = set(changes) - set(CLOCK_KNOBS)
+        if unknown:
+            raise ValueError(f"unknown clock setting(s): {', '.join(sorted(unknown))}")
+        with self._clock_lock:
+            self.server_spec = replace(self.server_spec, **changes)  # validated and parsed by ServerSpec
+            return self.server_spec.clock()
+
     def reset(self) -> None:
-        """Clear statistics, fault counters and the lockout."""
+        """Clear statistics, fault counters and the lockout (not the clock)."""
         self.counters.reset()
         self.faults.reset()
         with self._auth_lock:
@@ -214,8 +229,9 @@ class Emulator:
             return self._fault(refusal(text, "Injected", detail=APP + text if kind == "deadlock404" else None))
         if kind == "html503":
             return Reply(503, wire.HTML_503.encode("ascii"), "text/html; charset=us-ascii")
+        spec = self.server_spec  # one read: a clock moved meanwhile applies from the next call
         try:
-            text, records = self.service.call(op, params)
+            text, records = self.service.call(op, params, cutoffs(spec.as_of, spec.reporting_delay_hours))
             reply = Reply(200, text.encode("utf-8"))
             self.counters.count("records", op, records)
         except SoapError as error:
@@ -300,6 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == "/_stats":
             body = json.dumps(self.emulator.stats(), sort_keys=True).encode()
             self._write(Reply(200, body, "application/json"))
+        elif parts.path == "/_clock":
+            self._json(200, self.emulator.server_spec.clock())
         else:
             self._not_found()
 
@@ -311,6 +329,8 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/_reset":
             self.emulator.reset()
             self._write(Reply(200, b'{"reset": true}', "application/json"))
+        elif parts.path == "/_clock":
+            self._set_clock(body)
         elif parts.path.lower() == SERVICE_PATH.lower():
             self._soap(body)
         else:
@@ -331,6 +351,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(reply)
         finally:
             emulator.counters.leave()
+
+    def _set_clock(self, body: bytes) -> None:
+        try:
+            changes = json.loads(body or b"{}")
+            if not isinstance(changes, dict):
+                raise ValueError("the body must be a JSON object")
+            self._json(200, self.emulator.set_clock(**changes))
+        except (ValueError, TypeError) as exc:
+            self._json(400, {"error": str(exc)})
+
+    def _json(self, status: int, value: dict) -> None:
+        self._write(Reply(status, json.dumps(value).encode(), "application/json"))
 
     def _not_found(self) -> None:
         body = b"<html><body><h2>404 - File or directory not found.</h2></body></html>"

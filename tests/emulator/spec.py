@@ -1,8 +1,12 @@
 """Knobs of the emulator: what data it holds (DatasetSpec) and how it behaves (ServerSpec)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
+from typing import Optional
+
+from .times import rfc3339, to_utc_instant
 
 _RANGE = "MsgID StartDate EndDate Page"
 # Operation -> (item element of its array, its parameters, whether its response has the WSException sibling).
@@ -119,6 +123,13 @@ class ServerSpec:
     flood_bytes: int = knob(0, "every authenticated data call answers HTTP 200 with a reply whose first item holds N "
                                "bytes of text in one element, streamed in 1 MiB chunks with a matching "
                                "Content-Length (no faults are drawn); 0 = off", metavar="N")
+    # The clock: the only knobs that change at run time (POST /_clock); the service reads them per call.
+    as_of: Optional[datetime] = knob(None, "serve the account as of this instant (ISO 8601, naive = UTC): messages "
+                                           "sent, contacts added and events dated after it do not exist yet, and "
+                                           "the message counters count only reported events; none = everything "
+                                           "exists", metavar="INSTANT")
+    reporting_delay_hours: float = knob(0.0, "with --as-of, events of the last H hours before it exist but are not "
+                                             "yet in the event reports nor in the counters", metavar="H")
 
     def __post_init__(self) -> None:
         _settle(self)
@@ -128,6 +139,9 @@ class ServerSpec:
             raise ValueError("nil_slot_rate must be below 1 (for a page of nil slots only use nil_only_page)")
         if self.fault_rate > 0 and not self.fault_kinds:
             raise ValueError("fault_rate > 0 needs at least one fault kind")
+        object.__setattr__(self, "reporting_delay_hours", float(self.reporting_delay_hours))
+        if not 0 <= self.reporting_delay_hours < math.inf:
+            raise ValueError(f"reporting_delay_hours must be finite and >= 0, got {self.reporting_delay_hours}")
         self.page_size_overrides()
         self.fault_rules()
 
@@ -144,13 +158,23 @@ class ServerSpec:
     def fault_rules(self) -> dict[tuple[str, int], str]:
         return dict(((op, n), kind) for op, n, kind in map(parse_fault_on, self.fault_on))
 
+    def clock(self) -> dict:
+        """The clock knobs as JSON values (what /_clock answers)."""
+        return {"as_of": rfc3339(self.as_of), "reporting_delay_hours": self.reporting_delay_hours}
+
 
 def _settle(spec) -> None:
-    """Lists become tuples and ISO texts dates; counts are >= 0 (seed aside), rates in [0, 1], choices kept to."""
+    """Lists become tuples, ISO texts dates or naive UTC instants; counts are >= 0 (seed aside), rates in [0, 1],
+    choices kept to."""
     for f in fields(spec):
         value = getattr(spec, f.name)
         if isinstance(value, list) or (f.type == "date" and isinstance(value, str)):
             value = tuple(value) if isinstance(value, list) else date.fromisoformat(value)
+            object.__setattr__(spec, f.name, value)
+        if f.type == "Optional[datetime]" and value is not None:
+            if not isinstance(value, (str, datetime)):  # e.g. a number in a POST /_clock body
+                raise TypeError(f"{f.name} must be an ISO 8601 instant, got {value!r}")
+            value = to_utc_instant(value)
             object.__setattr__(spec, f.name, value)
         if f.type == "int" and f.name != "seed" and value < 0:
             raise ValueError(f"{f.name} must be >= 0, got {value}")

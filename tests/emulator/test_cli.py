@@ -69,6 +69,7 @@ def test_cli_args_round_trip_every_knob():
 
     knobs = dict(lists=2, nil_items=False, burst_messages=40, activity_cap=25, flood_bytes=10, page_size=30, page_sizes=("ReportMessageContactSent=12",
                  "ReportRangeMessageContactOpen=5"), page_size_per_unit=True, page_jitter=4, nil_slot_rate=0.25,
-                 nil_only_page=3, fault_on=("GetContactListCollection:2:throttle",), prohibited_ip=True)
+                 nil_only_page=3, fault_on=("GetContactListCollection:2:throttle",), prohibited_ip=True,
+                 as_of="2024-03-01T12:00:00.25+02:00", reporting_delay_hours=7.5)
     dataset, server = split_knobs(knobs)
     assert specs_from_args(build_parser().parse_args(cli_args(dataset, server))) == (dataset, server)

@@ -12,6 +12,9 @@ Records are selected as a sync from start to end with the given lookback would s
   subscribed_contacts   contacts of those lists added in [start, end)
 
 Vanished messages are listed (messages) but yield nothing else: the service answers 404 for them.
+As of an instant (the server's clock, --as-of and --reporting-delay-hours), only what exists then is
+selected, as the server filters it: messages sent and contacts added up to as_of, events dated up to
+as_of minus the delay, and each message's counters recounted from those events (data.reported_message).
 xsi:nil array items yield no record. The event dates in the iso and us forms carry no fraction on the
 wire, so they are truncated to the second here too.
 
@@ -28,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from .data import LIST_FIELDS, MESSAGE_FIELDS, Dataset, Message
+from .data import LIST_FIELDS, MESSAGE_FIELDS, Dataset, Message, cutoffs
 from .options import add_knobs, specs_from_args
 from .spec import DatasetSpec
 from .times import event_date_precision, rfc3339, to_utc_instant
@@ -39,13 +42,16 @@ STREAMS = ("lists", "messages", "message_sends", "message_opens", "message_click
 
 def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_days: float = 30,
           list_ids: Optional[Iterable[int]] = None, include_test_messages: bool = False,
-          event_date_format: str = "iso-fraction") -> dict[str, list[dict]]:
-    """{stream: [records]} for a sync of [start_date, end_date) (end defaults to now).
+          event_date_format: str = "iso-fraction", as_of=None,
+          reporting_delay_hours: float = 0.0) -> dict[str, list[dict]]:
+    """{stream: [records]} for a sync of [start_date, end_date) (end defaults to now) against a server whose
+    clock is as_of (None: no clock) with that reporting delay.
 
-    Bounds are ISO strings or datetimes; naive ones are UTC. Fractional statistics are Decimal.
+    Bounds and as_of are ISO strings or datetimes; naive ones are UTC. Fractional statistics are Decimal.
     event_date_format must be the server's (--event-date-format): it decides what precision survives.
     """
     data = dataset if isinstance(dataset, Dataset) else Dataset(dataset)
+    at = cutoffs(None if as_of is None else to_utc_instant(as_of), reporting_delay_hours)
     start = to_utc_instant(start_date)
     end = to_utc_instant(end_date) if end_date is not None else datetime.now(timezone.utc).replace(tzinfo=None)
     event_floor = start - timedelta(days=lookback_days)
@@ -56,35 +62,39 @@ def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_da
     def inside(moment: datetime) -> bool:
         return start <= moment < end
 
+    def exists(moment: datetime) -> bool:
+        return at is None or moment <= at.now
+
     def event_time(moment: datetime) -> datetime:
         return event_date_precision(moment, event_date_format)
 
     for cl in lists:
         out["lists"].append(_list_record(cl))
         for c in data.subscribers(cl.index):
-            if inside(c.addition):
+            if inside(c.addition) and exists(c.addition):
                 out["subscribed_contacts"].append({"ListID": cl.ListID, "ContactID": c.contact_id,
                                                    "EmailAddress": c.email, "AdditionDate": rfc3339(c.addition),
                                                    "AdditionMethod": c.addition_method})
         for m in data.messages(cl.index):
-            if m.is_test and not include_test_messages:
+            if (m.is_test and not include_test_messages) or not exists(m.SendDate):
                 continue
             if inside(m.SendDate):
-                out["messages"].append(_message_record(m))
+                out["messages"].append(_message_record(
+                    m if at is None else data.reported_message(m.list_index, m.index, at.reported)))
             if m.MsgID in data.vanished or not (event_floor <= m.SendDate < end):
                 continue
             if inside(m.SendDate):
                 out["message_sends"].extend({"MsgID": m.MsgID, "EmailAddress": c.email}
                                             for c in data.recipients(cl.index, m.index))
-            _events(data, m, inside, event_time, out)
+            _events(data, m, inside, event_time, None if at is None else at.reported, out)
     return out
 
 
-def _events(data: Dataset, m: Message, inside, event_time, out: dict) -> None:
+def _events(data: Dataset, m: Message, inside, event_time, reported: Optional[datetime], out: dict) -> None:
     events = data.events(m.list_index, m.index)
 
     def add(stream: str, e, when: datetime, **fields) -> None:
-        if inside(when):
+        if inside(when) and (reported is None or e.when <= reported):  # e.when: the instant, not its rendering
             out[stream].append({"MsgID": m.MsgID, "ContactID": e.contact_id, "EmailAddress": e.email, **fields})
 
     for e in events.opens:
@@ -141,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     dataset, server = specs_from_args(args)
     result = truth(dataset, args.start_date, args.end_date, args.lookback_days, args.list_ids,
-                   args.include_test_messages, server.event_date_format)
+                   args.include_test_messages, server.event_date_format, server.as_of, server.reporting_delay_hours)
     out = sys.stdout
     try:
         for name in STREAMS:
