@@ -18,10 +18,10 @@ from typing import Callable, Iterator
 import backoff
 import requests
 import zeep
-from lxml import etree
 from requests.adapters import HTTPAdapter
 
 from tap_listrak.config import Config
+from tap_listrak.envelopes import Envelopes
 from tap_listrak.errors import Cancelled, ListrakError, NotFoundError, ProtocolError, RetryableError
 from tap_listrak.redaction import redact
 from tap_listrak.replies import NS, ItemReader, OperationReader, Page
@@ -31,8 +31,6 @@ LOGGER = logging.getLogger(__name__)
 METRICS = logging.getLogger("tap_listrak.metrics")
 WSDL_PATH = resources.files("tap_listrak").joinpath("wsdl", "IntegrationService.wsdl")
 BINDING = f"{{{NS}}}IntegrationServiceSoap"
-# Operations whose request carries the WSException body parameter (sent as xsi:nil).
-WITH_WSEXCEPTION = {"ReportListMessageActivity", "ReportMessageContactSent"}
 READ_CHUNK = 64 * 1024  # bytes handed to the parser at a time
 
 
@@ -57,7 +55,8 @@ class ListrakClient:
         self.session = self._session(config)
         # Every item type the tap reads, by operation: the stream table says it once.
         self.readers = {s.operation: OperationReader(s.operation, self._item_reader(s.item_type)) for s in STREAMS}
-        self._header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
+        header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
+        self.envelopes = Envelopes(self.zeep, self.service, header)
         self._lock = threading.Lock()
         # One worker at a time parses and encodes; the others wait on this lock, not on the GIL.
         # Under the GIL only one can run Python anyway, and a dozen threads contending for the GIL
@@ -144,7 +143,7 @@ class ListrakClient:
 
     # -- one request, with retries ----------------------------------------------------------------
     def _request(self, operation: str, params: dict) -> Page:
-        body = self._envelope(operation, params)
+        body = self.envelopes.body(operation, params)
         config = self.config
         delays = backoff.expo(factor=config.backoff_base_seconds)
         next(delays)  # a backoff wait generator yields once before its first delay
@@ -173,12 +172,6 @@ class ListrakClient:
     def _fail(self, exc: ListrakError) -> ListrakError:
         self.cancel(exc)
         return exc
-
-    def _envelope(self, operation: str, params: dict) -> bytes:
-        if operation in WITH_WSEXCEPTION:
-            params = {**params, "WSException": None}
-        envelope = self.zeep.create_message(self.service, operation, _soapheaders=[self._header], **params)
-        return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
     def _send(self, operation: str, body: bytes) -> Page:
         """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""

@@ -16,7 +16,7 @@ LAYERS = (
     ("parents", "runner"),
     ("plan",),
     ("client", "catalog", "state", "output", "progress", "concurrency"),
-    ("replies", "transform", "config"),
+    ("replies", "transform", "config", "envelopes"),
     ("streams", "redaction", "errors"),
     ("__init__",),
 )

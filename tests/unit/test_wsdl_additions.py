@@ -91,7 +91,7 @@ def _names(zeep_type) -> list[str]:
 
 
 def _request(zeep_client, service, new: New):
-    """As the tap builds it (client._envelope): WSException is sent as xsi:nil where the operation has it."""
+    """As the tap builds it (envelopes.Envelopes.render): WSException is sent as xsi:nil where the operation has it."""
     params = dict(new.params)
     if "WSException" in new.order:
         params["WSException"] = None
