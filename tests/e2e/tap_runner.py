@@ -70,13 +70,17 @@ def _write(path: Path, value) -> str:
     return str(path)
 
 
-def catalog_selecting(streams, deselected_fields: dict[str, set[str]] | None = None, base: dict | None = None):
-    """A catalog (the discovery output by default) with exactly `streams` selected."""
+def catalog_selecting(streams, deselected_fields: dict[str, set[str]] | None = None, base: dict | None = None,
+                      incremental=()):
+    """A catalog (the discovery output by default) with exactly `streams` selected, and `incremental`
+    ones asking for INCREMENTAL replication."""
     catalog = base or build_catalog()
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if not item["breadcrumb"]:
                 item["metadata"]["selected"] = entry["tap_stream_id"] in streams
+                if entry["tap_stream_id"] in incremental:
+                    item["metadata"]["replication-method"] = "INCREMENTAL"
             elif item["breadcrumb"][-1] in (deselected_fields or {}).get(entry["tap_stream_id"], ()):
                 item["metadata"]["selected"] = False
     return catalog
