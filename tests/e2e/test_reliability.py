@@ -2,6 +2,7 @@
 input, and secrets that must never show."""
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -70,6 +71,9 @@ def test_a_vanished_message_is_skipped_and_the_run_goes_on(emulator_factory, tmp
     truth = emulator.truth(START)
     assert run.returncode == 0, run.stderr
     assert f"{gone}" in run.stderr and "no longer exists" in run.stderr
+    # The end-of-run summary counts it, and names it.
+    (summary,) = re.findall(r"skipped \d+ units?: .*", run.stderr)
+    assert str(gone) in summary
     for name in ALL:
         expected = [r for r in truth[name] if r.get("MsgID") != gone or name == "messages"]
         assert canonical(run.records(name)) == canonical(expected), name

@@ -36,3 +36,18 @@ def catalog_of(streams) -> dict:
     from tests.e2e.tap_runner import catalog_selecting
 
     return catalog_selecting(streams, base=json.loads(json.dumps(build_catalog())))
+
+
+def assert_finished_state(state: dict, streams) -> None:
+    """The last STATE of a finished run: no stream in progress, no resume position, and a
+    bookmark (replication key and the run's end) for each selected stream that has a key."""
+    from tap_listrak.streams import STREAMS_BY_NAME
+
+    keyed = {name: STREAMS_BY_NAME[name].replication_key for name in streams
+             if STREAMS_BY_NAME[name].replication_key}
+    assert state["currently_syncing"] is None, state
+    assert set(state["bookmarks"]) == set(keyed), state
+    for name, key in keyed.items():
+        bookmark = state["bookmarks"][name]
+        assert set(bookmark) == {"replication_key", "replication_key_value"}, bookmark
+        assert bookmark["replication_key"] == key, bookmark
