@@ -104,8 +104,9 @@ class ListrakClient:
                 return
             signature = _signature(page)
             if signature is not None and signature == previous:
-                raise ProtocolError(f"{operation} returned page {number} identical to page {number - 1}: the "
-                                    "endpoint ignores Page; stopping instead of reading forever")
+                raise self._fail(ProtocolError(f"{operation} returned page {number} identical to page "
+                                               f"{number - 1}: the endpoint ignores Page; stopping instead of "
+                                               "reading forever"))
             previous = signature
             if convert is None:
                 yield page.items
@@ -113,8 +114,10 @@ class ListrakClient:
                 with self.cpu:
                     converted = convert(page.items)
                 yield converted
-        raise ProtocolError(f"{operation} returned {self.config.max_pages:,} pages without an empty one ({params}): "
-                            "refusing to read on; raise max_pages if this unit is really that large")
+        # Through _fail, like every other error that ends the run: the other workers stop at once.
+        raise self._fail(ProtocolError(f"{operation} returned {self.config.max_pages:,} pages without an empty "
+                                       f"one ({params}): refusing to read on; raise max_pages if this unit is "
+                                       "really that large"))
 
     def items(self, operation: str, **params) -> list[dict]:
         """One request, retried on transient failures → the items of its result (empty when the result
