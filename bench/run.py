@@ -8,8 +8,9 @@ streams. Each run is its own process; the table shows wall time, the process's C
 rusage), CPU µs per record, SOAP requests (the emulator's count), records (RECORD lines), records/s
 and peak RSS; below it the speed-up of the default over sequential, the ratios ours/peer, and at
 a latency above zero the latency limit requests × latency ÷ max_workers with our wall ÷ that
-limit. A last pair of runs syncs the account and one with ten times its records, to show that peak
-memory does not grow with the data.
+limit. A pair of runs syncs the account and one with ten times its records, to show that peak
+memory does not grow with the data. Last, on accounts with three and with thirty years of history
+(same density), a FULL_TABLE run next to a nightly INCREMENTAL run one day later.
 
 Both taps extract the same records: ours runs with include_test_messages (the peer always asks for
 test messages), and the emulator leaves xsi:nil array items out (`--no-nil-items`): the peer
@@ -65,6 +66,7 @@ class Result:
     workers: int
     latency_ms: float
     other_requests: dict[str, int] = field(default_factory=dict)  # the WSDL GET and the like
+    last_state: dict | None = None
 
     @property
     def records(self) -> int:
@@ -107,6 +109,11 @@ class Emulator:
     def reset(self) -> None:
         urllib.request.urlopen(urllib.request.Request(self.base + "/_reset", method="POST"), timeout=10).close()
 
+    def set_clock(self, as_of: str) -> None:
+        request = urllib.request.Request(self.base + "/_clock", data=json.dumps({"as_of": as_of}).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=10).close()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -146,8 +153,12 @@ def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator,
     if usage["exit"] != 0:
         raise BenchFailure(f"{label} failed (exit {usage['exit']}); the end of its log:\n"
                            + "\n".join(text.splitlines()[-30:]))
+    last_state = None
     if keep_stdout:
-        records = Counter(m.decode() for m in RECORD_LINE.findall(out_path.read_bytes()))
+        data = out_path.read_bytes()
+        records = Counter(m.decode() for m in RECORD_LINE.findall(data))
+        states = [line for line in data.splitlines() if line.startswith(b'{"type":"STATE"')]
+        last_state = json.loads(states[-1])["value"] if states else None
         out_path.unlink()
     else:
         done = re.search(r"Done: (.*)", text)
@@ -161,7 +172,7 @@ def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator,
         raise BenchFailure(f"{label} extracted no records; the end of its log:\n"
                            + "\n".join(text.splitlines()[-30:]))
     return Result(label, usage["wall"], usage["utime"] + usage["stime"], records, soap, usage["maxrss_kb"] / 1024,
-                  workers, latency_ms, other)
+                  workers, latency_ms, other, last_state)
 
 
 def rss_floor(workdir: Path) -> float:
@@ -169,19 +180,21 @@ def rss_floor(workdir: Path) -> float:
     return launch([sys.executable, "-I", "-S", "-c", "pass"], workdir, None, None)["maxrss_kb"] / 1024
 
 
-def our_config(emulator: Emulator, workers: int) -> dict:
+def our_config(emulator: Emulator, workers: int, **settings) -> dict:
     return {"username": EMULATOR_USER, "password": EMULATOR_PASSWORD, "start_date": START_DATE,
-            "endpoint_url": emulator.url, "max_workers": workers, "include_test_messages": True}
+            "endpoint_url": emulator.url, "max_workers": workers, "include_test_messages": True, **settings}
 
 
 def run_ours(emulator: Emulator, workers: int, label: str, workdir: Path, latency_ms: float,
-             keep_stdout: bool = False) -> Result:
-    (workdir / "config.json").write_text(json.dumps(our_config(emulator, workers)))
+             keep_stdout: bool = False, state: dict | None = None, incremental=(), **settings) -> Result:
+    (workdir / "config.json").write_text(json.dumps(our_config(emulator, workers, **settings)))
     (workdir / "catalog.json").write_text(json.dumps(catalog_selecting(
-        [entry["tap_stream_id"] for entry in build_catalog()["streams"]])))
-    return run_measured([str(TAP), "--config", str(workdir / "config.json"), "--catalog",
-                         str(workdir / "catalog.json")], label, workdir, emulator, workers, latency_ms,
-                        keep_stdout)
+        [entry["tap_stream_id"] for entry in build_catalog()["streams"]], incremental=incremental)))
+    args = [str(TAP), "--config", str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")]
+    if state is not None:
+        (workdir / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(workdir / "state.json")]
+    return run_measured(args, label, workdir, emulator, workers, latency_ms, keep_stdout)
 
 
 class Peer:
@@ -271,6 +284,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"a smaller account ({QUICK_DATASET})")
     parser.add_argument("--no-peer", action="store_true", help="skip the published tap's runs")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory-growth pair of runs")
+    parser.add_argument("--no-incremental", action="store_true", help="skip the FULL_TABLE/INCREMENTAL comparison")
     parser.add_argument("--nil-items", action="store_true",
                         help="keep the emulator's xsi:nil array items (the peer then fails)")
     parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON,
@@ -345,13 +359,75 @@ def bench(args) -> int:
                       f"{memory[0].peak_rss_mb:.1f} MB → {memory[1].peak_rss_mb:.1f} MB = "
                       f"{memory[1].peak_rss_mb / memory[0].peak_rss_mb:.2f}x")
             print(growth, "\n", flush=True)
+        nightly = [] if args.no_incremental else incremental(workdir, args.workers, args.quick)
         print("=" * len(HEADER))
         print(machine())
-        print_table(summary + memory)
+        print_table(summary + memory + nightly)
         print("\n".join(speedups + ratios))
         if memory:
             print(growth)
     return 0
+
+
+# Three years of history, and thirty at the same density (messages and contacts a day): a nightly
+# INCREMENTAL run should extract one day (plus the lookback) either way, where FULL_TABLE extracts
+# the history. Contacts are spread over the history and two years before it (tests/emulator/data.py),
+# hence 19,200 rather than 30,000 for the long account. One list of the emulator's is empty.
+HISTORY = dict(lists=4, messages_per_list=110, recipients=150, subscribers_per_list=3000,
+               first_date="2023-01-01", last_date="2025-12-31")
+LONG_HISTORY = dict(HISTORY, messages_per_list=1100, subscribers_per_list=19200, first_date="1996-01-01")
+QUICK_HISTORY = dict(HISTORY, recipients=30, subscribers_per_list=600)
+QUICK_LONG_HISTORY = dict(LONG_HISTORY, recipients=30, subscribers_per_list=3840)
+NIGHT = ("2025-11-20T02:00:00Z", "2025-11-21T02:00:00Z")
+# A nightly run extracts a day and a day of lookback: far below this share of the history's records.
+NIGHTLY_SHARE_LIMIT = 0.05
+
+
+def incremental(workdir: Path, workers: int, quick: bool) -> list[Result]:
+    keyed = [entry["tap_stream_id"] for entry in build_catalog()["streams"]
+             if any(item["metadata"].get("valid-replication-keys") for item in entry["metadata"])]
+    accounts = (("3-year", QUICK_HISTORY if quick else HISTORY),
+                ("30-year", QUICK_LONG_HISTORY if quick else LONG_HISTORY))
+    results, nightly = [], {}
+    for name, data in accounts:
+        runs = nightly_runs(name, data, keyed, workdir, workers)
+        print_table(runs)
+        in_keyed = [sum(n for stream, n in r.records_by_stream.items() if stream in keyed) for r in runs]
+        if not in_keyed[0] or in_keyed[1] / in_keyed[0] > NIGHTLY_SHARE_LIMIT:
+            raise BenchFailure(f"{name}: the nightly INCREMENTAL run extracted {in_keyed[1]:,} of the "
+                               f"FULL_TABLE run's {in_keyed[0]:,} records of its streams")
+        nightly[name] = (runs, in_keyed)
+        print(f"{name}: records of the INCREMENTAL streams: FULL_TABLE {in_keyed[0]:,}, nightly {in_keyed[1]:,} "
+              f"({in_keyed[1] / in_keyed[0]:.2%}); lists and messages stay FULL_TABLE "
+              f"({runs[1].records - in_keyed[1]:,} records). Requests: nightly {runs[1].requests:,} = "
+              f"{runs[1].requests / runs[0].requests:.1%} of FULL_TABLE, {runs[2].requests:,} with a 60-day "
+              "message walk\n", flush=True)
+        results += runs
+    (short, short_keyed), (long, long_keyed) = nightly["3-year"], nightly["30-year"]
+    print(f"ten times the history: FULL_TABLE records {long_keyed[0] / short_keyed[0]:.1f}x; nightly INCREMENTAL "
+          f"records {long_keyed[1] / max(short_keyed[1], 1):.2f}x, requests {long[1].requests / short[1].requests:.1f}x "
+          f"(every message's event reports are still asked, and the message index is read whole), with a 60-day "
+          f"walk {long[2].requests / short[2].requests:.1f}x\n", flush=True)
+    return results
+
+
+def nightly_runs(name: str, data: dict, keyed: list[str], workdir: Path, workers: int) -> list[Result]:
+    """A FULL_TABLE run at the first night, then two INCREMENTAL runs at the next from its state."""
+    emulator = Emulator(0, data, EMULATOR_FLAGS)
+    try:
+        start = f"{data['first_date']}T00:00:00Z"
+        emulator.set_clock(NIGHT[0])
+        full = run_ours(emulator, workers, f"{name}, FULL_TABLE", workdir, 0, keep_stdout=True,
+                        start_date=start, end_date=NIGHT[0])
+        emulator.set_clock(NIGHT[1])
+        runs = [full]
+        for label, extra in (("nightly INCREMENTAL", {}), ("nightly, 60-day walk", {"incremental_message_days": 60})):
+            runs.append(run_ours(emulator, workers, f"{name}, {label}", workdir, 0, keep_stdout=True,
+                                 start_date=start, end_date=NIGHT[1], state=full.last_state, incremental=keyed,
+                                 **extra))
+        return runs
+    finally:
+        emulator.stop()
 
 
 if __name__ == "__main__":
