@@ -47,7 +47,7 @@ def layer_of(module: str) -> int:
 def mermaid() -> str:
     lines = ["graph TD"]
     for module, targets in sorted(imports().items(), key=lambda item: (layer_of(item[0]), item[0])):
-        lines += [f"    {module} --> {target}" for target in sorted(targets, key=layer_of)]
+        lines += [f"    {module} --> {target}" for target in sorted(targets, key=lambda name: (layer_of(name), name))]
     return "\n".join(lines)
 
 

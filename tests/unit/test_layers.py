@@ -29,3 +29,12 @@ def test_bad_input_is_reported_before_zeep_or_lxml_is_imported(tmp_path):
         assert done.returncode == 1 and "CRITICAL" in done.stderr
         loaded = [line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time")]
         assert loaded and not [name for name in loaded if name.split(".")[0] in ("zeep", "lxml")]
+
+
+def test_the_design_notes_draw_todays_import_graph():
+    from pathlib import Path
+
+    from tests.import_graph import mermaid
+
+    notes = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert "```mermaid\n" + mermaid() + "\n```" in notes, "paste `python -m tests.import_graph` into docs/architecture.md"
