@@ -115,11 +115,31 @@ def test_a_killed_incremental_run_resumes_with_nothing_lost(emulator_factory, tm
             os.kill(process.pid, signal.SIGKILL)
             break
     process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     state = [m["value"] for m in killed_messages if m["type"] == "STATE"][-1]
     resumed = run_tap(tmp_path / "killed", config, catalog=catalog, state=state)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming with message_reads" in resumed.stderr
     one_go = _at(emulator, tmp_path, CLOCKS[1], 6, first.states[-1], catalog, "one_go")
     for stream in INCREMENTAL:
         union = canonical([m["record"] for m in killed_messages if m["type"] == "RECORD" and m["stream"] == stream]) \
             | canonical(resumed.records(stream))
         assert set(union) == set(canonical(one_go.records(stream))), stream
+
+
+@pytest.mark.parametrize("old_state", [
+    {"currently_syncing": None, "bookmarks": {}},  # what a finished run wrote before INCREMENTAL existed
+    {"currently_syncing": None, "bookmarks": {"message_opens": {"run_start": "2023-01-01T00:00:00.000000Z",
+                                                                "run_end": "2023-06-01T00:00:00.000000Z",
+                                                                "complete": True}}},
+])
+def test_switching_to_incremental_with_a_state_of_no_bookmark_extracts_from_start_date(
+        emulator_factory, tmp_path, old_state):
+    emulator = emulator_factory(**ACCOUNT)
+    run = _at(emulator, tmp_path, CLOCKS[1], 6, old_state, catalog_selecting(ALL, incremental=INCREMENTAL), "switch")
+    truth = emulator.truth(START, end_date=CLOCKS[1])
+    for stream in ALL:
+        assert canonical(run.records(stream)) == canonical(truth[stream]), stream
+    marks = run.states[-1]["bookmarks"]
+    assert {name: marks[name]["replication_key_value"] for name in INCREMENTAL} == {
+        name: "2024-02-09T06:30:00.000000Z" for name in INCREMENTAL}

@@ -63,6 +63,8 @@ def test_defaults_are_the_documented_ones():
     assert c.backoff_max_tries == 5
     assert c.backoff_max_seconds == 600
     assert c.backoff_base_seconds == 2
+    assert c.incremental_lookback_hours == 24
+    assert c.incremental_message_days is None
 
 
 def test_null_or_blank_optional_keys_take_the_default():

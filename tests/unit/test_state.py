@@ -64,6 +64,8 @@ def test_no_state_or_an_empty_one():
     ({"bookmarks": {"message_opens": {"position": [12, None]}}}, "message_opens.position"),
     ({"bookmarks": {"message_opens": {"position": [[12]]}}}, "message_opens.position"),
     ({"bookmarks": {"message_opens": {"position": {"ListID": 12}}}}, "message_opens.position"),
+    ({"bookmarks": {"message_opens": {"replication_key_value": "yesterday"}}}, "message_opens.replication_key_value"),
+    ({"bookmarks": {"message_opens": {"replication_key_value": 1704067200}}}, "message_opens.replication_key_value"),
 ])
 def test_bad_shapes_are_state_errors_naming_the_place(raw, names):
     with pytest.raises(StateError) as caught:
@@ -211,3 +213,27 @@ def test_resumable_end_reads_only_streams_selected_now():
     state = State(rich_state())
     assert state.resumable_end(START, {"lists"}) == END          # lists finished in that window
     assert state.resumable_end(START, {"messages", "subscribed_contacts"}) is None
+
+
+# -- the replication bookmark ---------------------------------------------------------------------
+def test_a_state_without_a_replication_bookmark_has_none():
+    # A state written before INCREMENTAL existed, or by a FULL_TABLE run of a stream without a key.
+    state = State({"bookmarks": {"message_opens": {"run_start": S, "run_end": E, "complete": True}}})
+    assert state.replicated_until("message_opens") is None
+    assert state.replicated_until("message_clicks") is None
+
+
+def test_the_replication_bookmark_reads_back_in_any_iso_form():
+    state = State({"bookmarks": {"message_opens": {"replication_key": "OpenDate",
+                                                   "replication_key_value": "2024-06-01T14:30:00+02:00"}}})
+    assert state.replicated_until("message_opens") == END
+
+
+def test_setting_the_replication_bookmark_keeps_the_rest_and_survives_clearing_positions():
+    state = State(rich_state())
+    state.set_replicated_until("message_opens", "OpenDate", END)
+    state.clear_positions()
+    bookmark = state.value["bookmarks"]["message_opens"]
+    assert bookmark["replication_key"] == "OpenDate" and bookmark["replication_key_value"] == E
+    assert "position" not in bookmark and bookmark["note"] == {"kept": [1, 2]}
+    assert State(json.loads(json.dumps(state.value))).replicated_until("message_opens") == END
