@@ -156,6 +156,10 @@ KILL_POINTS = {
                                              and message["value"]["currently_syncing"] == "message_reads",
     "in subscribed_contacts": lambda message, seen: message["type"] == "RECORD"
                                                     and message["stream"] == "subscribed_contacts",
+    # The new kinds of unit: a list report beside subscribed_contacts, a batch of messages, a collected
+    # windowed report, an account-wide one without a position.
+    **{f"in {name}": (lambda message, seen, name=name: message["type"] == "RECORD" and message["stream"] == name)
+       for name in ("list_removals", "message_analytics", "message_deliveries", "spam_complaints")},
 }
 
 
