@@ -157,11 +157,8 @@ def units(group: list[Selection], positions: dict[str, list | None], parent: Str
         key = order_key(parent, record)
         for selection in group:
             stream = selection.stream
-            position = positions[stream.name]
-            if position is not None and key <= position:
-                continue  # written before the last run was interrupted
-            if parent.event_date and record[parent.event_date] < walk_starts[stream.name]:
-                continue  # a message sent before the stream's walk start has nothing in range
+            if not _pending(positions[stream.name], key, parent.event_date, record, walk_starts[stream.name]):
+                continue
             value = record[stream.parent_field]
             if stream.name in batches:
                 result.extend(batches[stream.name].add(value, key))
@@ -172,6 +169,13 @@ def units(group: list[Selection], positions: dict[str, list | None], parent: Str
     for batch in batches.values():
         result.extend(batch.flush())
     return result
+
+
+def _pending(position: list | None, key: list, parent_date: str | None, record: dict, walk_start: str) -> bool:
+    if position is not None and key <= position:
+        return False  # written before the last run was interrupted
+    # A message sent before the stream's walk start has nothing in range.
+    return not (parent_date and record[parent_date] < walk_start)
 
 
 class _Batch:

@@ -37,7 +37,8 @@ def _calls(handle) -> list[tuple[str, dict]]:
         for op in ("Open", "Click", "Read", "Removal", "Bounces"):
             calls.append((f"ReportRangeMessageContact{op}", {"MsgID": message.MsgID, **WIDE, "Page": 1}))
         calls.append(("ReportMessageLinkClick", {"MsgID": message.MsgID, "Page": 1}))
-    calls.append(("GetMessageAnalyticsInformation", {"MsgIDs": rawsoap.int_array(m.MsgID for m in data.all_messages())}))
+    every_message = rawsoap.int_array(m.MsgID for m in data.all_messages())
+    calls.append(("GetMessageAnalyticsInformation", {"MsgIDs": every_message}))
     calls += [("ReportAdminContactFeedbackLoop", {**WIDE, "Page": page}) for page in (1, 99)]
     return calls
 
