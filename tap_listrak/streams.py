@@ -26,7 +26,8 @@ How to read an entry:
   are complete once its send is over). None: FULL_TABLE only.
 - `order_key`: for a stream that other streams hang off, the fields ordering its records; a unit's
   position in the state is its parent record's order key.
-- `collected`: read whole before its children and emitted from memory (small parents).
+- `collected`: read whole before its children and emitted from memory (small parents, and a small list
+  report read by window like them).
 """
 from __future__ import annotations
 
