@@ -36,3 +36,13 @@ def catalog_of(streams) -> dict:
     from tests.e2e.tap_runner import catalog_selecting
 
     return catalog_selecting(streams, base=json.loads(json.dumps(build_catalog())))
+
+
+def assert_finished_state(state: dict, streams) -> None:
+    """The last STATE of a finished run: nothing syncing, no position, and each dated stream's replication
+    bookmark (the run's end) only."""
+    from tap_listrak.streams import STREAMS_BY_NAME
+
+    assert state["currently_syncing"] is None
+    assert {name: set(mark) for name, mark in state["bookmarks"].items()} == {
+        name: {"replication_key", "replication_key_value"} for name in streams if STREAMS_BY_NAME[name].replication_key}
