@@ -6,7 +6,8 @@ the parents' records, it derives an ordered list of units; `runner.py` runs them
 - A unit is one request sequence (a parent record's report, paged to its end) or, for a stream
   read whole beforehand (`collected`), that parent record's share of its records.
 - Units come in the parents' order (`order_key`), and a unit's state position is its parent
-  record's order key: after an interruption, the next run skips what was written before.
+  record's order key: after an interruption, the next run skips what was written before. A BATCH
+  unit covers several parent records, and its position is its last one's.
 - Every requested date range is widened by REQUEST_MARGIN, and records are kept only when their
   own date lies in [start_date, end): whether Listrak's range ends are inclusive, and in which zone
   it reads them, are undocumented, and this is right under every answer.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from tap_listrak.catalog import Selection
-from tap_listrak.streams import RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
+from tap_listrak.streams import BATCH, RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
 from tap_listrak.transform import format_utc
 
 REQUEST_MARGIN = dt.timedelta(days=1)
@@ -36,6 +37,7 @@ class RunWindow:
     to_listrak: Callable[[dt.datetime], dt.datetime]
     starts: Mapping[str, dt.datetime] = field(default_factory=dict)
     floors: Mapping[str, dt.datetime] = field(default_factory=dict)
+    list_ids: frozenset | None = None  # `list_ids`: the lists an account-wide stream's records are kept of
     start_text: str = field(init=False)
     end_text: str = field(init=False)
 
@@ -67,7 +69,13 @@ class RunWindow:
 
     def keeps(self, stream: Stream) -> Callable[[dict], bool]:
         """Whether a shaped record's own date lies in the stream's [start, end) (every record, for a
-        stream without a date)."""
+        stream without a date), and, for an account-wide stream, whether its list is one of `list_ids`."""
+        dated, lists, wanted = self._dated(stream), stream.list_field, self.list_ids
+        if lists is None or wanted is None:
+            return dated
+        return lambda record: record[lists] in wanted and dated(record)
+
+    def _dated(self, stream: Stream) -> Callable[[dict], bool]:
         name = stream.event_date
         if name is None:
             return lambda record: True
@@ -89,8 +97,10 @@ class Unit:
         return self.selection.stream
 
     def describe(self) -> str:
-        parent = self.stream.parent_field
-        return f"{self.stream.name} of {parent} {self.parent_value}" if parent else self.stream.name
+        parent, value = self.stream.parent_field, self.parent_value
+        if isinstance(value, list):  # a batch
+            return f"{self.stream.name} of {len(value)} {parent}s {value[0]} to {value[-1]}"
+        return f"{self.stream.name} of {parent} {value}" if parent else self.stream.name
 
 
 def groups(selections: list[Selection], interrupted: str | None) -> list[list[Selection]]:
@@ -116,7 +126,8 @@ def groups(selections: list[Selection], interrupted: str | None) -> list[list[Se
 
 def request_params(stream: Stream, parent: dict | None, run: RunWindow, include_test_messages: bool,
                    window: tuple[dt.datetime, dt.datetime] | None = None) -> dict:
-    params = {stream.parent_field: parent[stream.parent_field]} if stream.parent_field else {}
+    params = {stream.parent_field: parent[stream.parent_field]} if stream.parent_field and parent else {}
+    params.update(stream.constants)
     if RANGE in stream.params:
         params.update(run.request_range(*window) if window else run.request_range(run.start_of(stream)))
     if TEST_MESSAGES in stream.params:
@@ -140,22 +151,52 @@ def units(group: list[Selection], positions: dict[str, list | None], parent: Str
     shares = {name: _by_parent(records, STREAMS_BY_NAME[name].parent_field) for name, records in
               (collected or {}).items()}
     walk_starts = {s.stream.name: format_utc(run.walk_start(s.stream)) for s in group}
+    batches = {s.stream.name: _Batch(s) for s in group if s.stream.unit == BATCH}
     result = []
     for record in parent_records:
         key = order_key(parent, record)
         for selection in group:
             stream = selection.stream
-            position = positions[stream.name]
-            if position is not None and key <= position:
-                continue  # written before the last run was interrupted
-            if parent.event_date and record[parent.event_date] < walk_starts[stream.name]:
-                continue  # a message sent before the stream's walk start has nothing in range
+            if not _pending(positions[stream.name], key, parent.event_date, record, walk_starts[stream.name]):
+                continue
             value = record[stream.parent_field]
-            if stream.name in shares:
+            if stream.name in batches:
+                result.extend(batches[stream.name].add(value, key))
+            elif stream.name in shares:
                 result.append(Unit(selection, key, {}, value, shares[stream.name].get(value, [])))
             else:
                 result.append(Unit(selection, key, request_params(stream, record, run, include_test_messages), value))
+    for batch in batches.values():
+        result.extend(batch.flush())
     return result
+
+
+def _pending(position: list | None, key: list, parent_date: str | None, record: dict, walk_start: str) -> bool:
+    if position is not None and key <= position:
+        return False  # written before the last run was interrupted
+    # A message sent before the stream's walk start has nothing in range.
+    return not (parent_date and record[parent_date] < walk_start)
+
+
+class _Batch:
+    """Collects a BATCH stream's parent values; a unit once `batch_size` are in (and the rest at the end)."""
+
+    def __init__(self, selection: Selection):
+        self.selection, self.values, self.key = selection, [], None
+
+    def add(self, value, key: list) -> list[Unit]:
+        self.values.append(value)
+        self.key = key
+        return self.flush() if len(self.values) == self.selection.stream.batch_size else []
+
+    def flush(self) -> list[Unit]:
+        if not self.values:
+            return []
+        stream, values = self.selection.stream, self.values
+        self.values = []
+        # An ArrayOfInt is a sequence of <int> elements: zeep takes it as {"int": [...]}.
+        params = {stream.batch_param: {"int": values}, **dict(stream.constants)}
+        return [Unit(self.selection, self.key, params, values)]
 
 
 def _by_parent(records: list[dict], parent_field: str) -> dict[object, list[dict]]:

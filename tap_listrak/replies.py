@@ -82,6 +82,16 @@ _CONVERTERS = {"string": _text, "int": _int, "long": _int, "boolean": _bool, "de
                "double": _decimal, "float": _decimal, "dateTime": _text}
 
 
+def _builtin_base(simple_type) -> str | None:
+    """The XSD builtin a simple type derives from (DataTypeSettings: string), when the reader knows it.
+    Enum values are not checked: a value Listrak adds later is read like any other text."""
+    for cls in type(simple_type).__mro__:
+        qname = getattr(cls, "_default_qname", None)
+        if qname is not None and qname.localname in _CONVERTERS:
+            return qname.localname
+    return None
+
+
 class ItemReader:
     """Reads one XML element of a WSDL complex type into a dict."""
 
@@ -103,8 +113,11 @@ class ItemReader:
             element_type = element.type
             type_name = element_type.qname.localname if element_type.qname is not None else ""
             nested = None
+            base = _builtin_base(element_type)
             if type_name in _CONVERTERS:
                 convert = _CONVERTERS[type_name]
+            elif base is not None:  # a simple type restricting a builtin: an enum of strings reads as text
+                convert = _CONVERTERS[base]
             elif hasattr(element_type, "elements"):
                 nested = cls.from_zeep_type(element_type)
                 convert = _text

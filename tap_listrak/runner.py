@@ -1,7 +1,8 @@
 """Runs a plan's units on the worker pool and writes what they read: RECORD lines in unit order,
 and a STATE after each unit, so a STATE always covers exactly the units before it.
 
-Each page is shaped, bounded to the run window, projected to the selected fields and encoded as
+Each page is flattened (a stream with a nested repeated field: one record per element), shaped, bounded
+to the run window (and, for an account-wide stream, to `list_ids`), projected to the selected fields and encoded as
 RECORD lines on the thread that read it; the writer only copies text to stdout.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from tap_listrak.output import EncodedPage, SingerWriter, encode_records
 from tap_listrak.plan import RunWindow, Unit
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
-from tap_listrak.transform import RecordShaper, project
+from tap_listrak.transform import RecordShaper, flattener, project
 
 LOGGER = logging.getLogger(__name__)
 
@@ -66,10 +67,11 @@ class Runner:
         shape = (lambda item: item) if unit.records is not None else self.shapers[stream.name].shape
         keeps = self.run.keeps(stream)
         added, value = stream.added_field, unit.parent_value
+        expand = flattener(stream.flatten, stream.outer_fields) if stream.flatten and unit.records is None else None
 
         def encode(items: list[dict]) -> EncodedPage:
             records = []
-            for item in items:
+            for item in expand(items) if expand else items:
                 if added:
                     item[added] = value
                 record = shape(item)

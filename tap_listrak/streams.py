@@ -10,8 +10,14 @@ How to read an entry:
   the item type carries it (`adds_parent_field`).
 - `params`: what the request carries besides `parent_field`: RANGE (StartDate/EndDate of the run,
   widened by a day), PAGE (paged until an empty page), TEST_MESSAGES (IncludeTestMessages).
+- `constants`: request parameters of fixed value (conversations: IncludeTerminated true).
 - `unit`: EACH (one unit per parent record, or one for the account), WINDOW (per parent record and
-  `interval_days` window; crowded windows are asked again in halves).
+  `interval_days` window; crowded windows are asked again in halves), BATCH (one unit per up to
+  `batch_size` parent records, their `parent_field` values sent as the array `batch_param`).
+- `flatten`: a repeated nested field of the item; each of its elements becomes one record, with the
+  item's fields named in `outer_fields` (item field, record field) added to it. Without: one record per item.
+- `list_field`: an account-wide stream's field naming the list of a record: `list_ids` keeps only those
+  lists' records.
 - `event_date`: the field that start_date and the run's end bound; records outside are dropped.
 - `walks_lookback`: children of messages that read the messages sent in the lookback before
   start_date too (an event may come long after its send).
@@ -20,7 +26,8 @@ How to read an entry:
   are complete once its send is over). None: FULL_TABLE only.
 - `order_key`: for a stream that other streams hang off, the fields ordering its records; a unit's
   position in the state is its parent record's order key.
-- `collected`: read whole before its children and emitted from memory (small parents).
+- `collected`: read whole before its children and emitted from memory (small parents, and a small list
+  report read by window like them).
 """
 from __future__ import annotations
 
@@ -30,7 +37,9 @@ from functools import cache
 from importlib import resources
 
 RANGE, PAGE, TEST_MESSAGES = "range", "page", "test_messages"
-EACH, WINDOW = "each", "window"
+EACH, WINDOW, BATCH = "each", "window", "batch"
+# GetMessageAnalyticsInformation's documented limit of messages per call (docs/listrak-api.md §8).
+ANALYTICS_BATCH = 2500
 
 
 @dataclass(frozen=True)
@@ -43,7 +52,13 @@ class Stream:
     parent_field: str | None = None
     adds_parent_field: bool = True   # False: the item type carries parent_field itself
     params: tuple[str, ...] = ()
+    constants: tuple[tuple[str, object], ...] = ()
     unit: str = EACH
+    batch_param: str | None = None
+    batch_size: int = 0
+    flatten: str | None = None
+    outer_fields: tuple[tuple[str, str], ...] = ()
+    list_field: str | None = None
     event_date: str | None = None
     walks_lookback: bool = False
     replication_key: str | None = None
@@ -90,7 +105,20 @@ def _message_events(name: str, operation: str, item_type: str, event_date: str, 
                   replication_key=event_date)
 
 
-# Sync order: parents before children; the message_* streams in the published order.
+def _list_report(name: str, operation: str, item_type: str, *keys: str, **fields) -> Stream:
+    """A report per list whose items carry their ListID."""
+    return Stream(name, operation, item_type, ("ListID",) + keys, parent="lists", parent_field="ListID",
+                  adds_parent_field=False, **fields)
+
+
+def _list_events(name: str, operation: str, item_type: str, event_date: str) -> Stream:
+    """A dated, paged report per list whose items do not carry the list (ListID is added)."""
+    return Stream(name, operation, item_type, ("ListID", "ContactID", event_date), parent="lists",
+                  parent_field="ListID", params=(RANGE, PAGE), event_date=event_date, replication_key=event_date)
+
+
+# Sync order: parents before children; the message_* streams in the published order, then the nine
+# the published tap never had.
 STREAMS: tuple[Stream, ...] = (
     Stream("lists", "GetContactListCollection", "WSContactList", ("ListID",), order_key=("ListID",),
            collected=True, selected_by_default=True),
@@ -105,9 +133,31 @@ STREAMS: tuple[Stream, ...] = (
     _message_events("message_reads", "ReportRangeMessageContactRead", "WSContactRead", "ReadDate"),
     _message_events("message_unsubs", "ReportRangeMessageContactRemoval", "WSContactRemovalInfo", "RemovalDate"),
     _message_events("message_bounces", "ReportRangeMessageContactBounces", "WSContactBounce", "BounceDate"),
+    # Counters of a message's links and its analytics names: snapshots of the messages sent in the run.
+    Stream("message_links", "ReportMessageLinkClick", "WSMessageLink", ("MsgID", "LinkID"), parent="messages",
+           parent_field="MsgID", adds_parent_field=False, params=(PAGE,)),
+    Stream("message_analytics", "GetMessageAnalyticsInformation", "WSMessageAnalyticsInformation", ("MsgID",),
+           parent="messages", parent_field="MsgID", adds_parent_field=False, unit=BATCH, batch_param="MsgIDs",
+           batch_size=ANALYTICS_BATCH),
     Stream("subscribed_contacts", "ReportRangeSubscribedContacts", "WSContactSubscriptionInfo",
            ("ContactID", "ListID"), parent="lists", parent_field="ListID", params=(RANGE, PAGE),
            event_date="AdditionDate", replication_key="AdditionDate", selected_by_default=True),
+    _list_events("list_removals", "ReportRangeListContactRemoval", "WSContactRemovalInfo", "RemovalDate"),
+    _list_events("list_hygiene", "ReportRangeListContactHygiene", "WSContactHygieneInfo", "HygieneDate"),
+    _list_report("campaigns", "GetCampaignCollection", "WSCampaign", "CampaignID"),
+    _list_report("conversations", "ReportListConversationActivity", "WSConversationActivity", "ConversationID",
+                 constants=(("IncludeTerminated", True),)),
+    _list_report("profile_fields", "GetProfileHeaderCollection", "WSProfileHeader", "AttributeID",
+                 flatten="WSProfileAttributes", outer_fields=(("ListID", "ListID"), ("HeaderID", "HeaderID"),
+                                                              ("Name", "HeaderName"), ("Position", "HeaderPosition"))),
+    # Read like messages (per list and window, crowded windows split); small, so collected.
+    Stream("message_deliveries", "ReportListMessageDelivery", "WSMessageDelivery", ("MsgID",), parent="lists",
+           parent_field="ListID", adds_parent_field=False, params=(RANGE, TEST_MESSAGES), unit=WINDOW,
+           event_date="SendDate", order_key=("ListID", "SendDate", "MsgID"), collected=True),
+    # Account-wide: every list the user can read, in one paged range.
+    Stream("spam_complaints", "ReportAdminContactFeedbackLoop", "WSFeedbackLoopListing",
+           ("MessageID", "EmailAddress", "AbuseDate"), params=(RANGE, PAGE), event_date="AbuseDate",
+           replication_key="AbuseDate", list_field="ListID"),
 )
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}
 

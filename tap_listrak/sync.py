@@ -37,7 +37,7 @@ class Sync:
         end = config.end_date or state.resumable_end(config.start_date, {s.stream.name for s in selections}) or \
             (now or dt.datetime.now(dt.timezone.utc))
         self.run_window = plan.RunWindow(config.start_date, end, dt.timedelta(days=config.message_lookback_days),
-                                         dates.to_listrak, *self._incremental_bounds(end))
+                                         dates.to_listrak, *self._incremental_bounds(end), list_ids=config.list_ids)
         shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, dates) for stream in STREAMS}
         self.parents = Parents(config, client, self.run_window, shapers)
         self.runner = Runner(client, writer, state, self.run_window, shapers, progress or Progress(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Callable
 
 from tap_listrak.errors import ProtocolError
 
@@ -107,3 +108,16 @@ def project(record: dict, fields: frozenset[str] | None) -> dict:
     if fields is None:
         return record
     return {key: value for key, value in record.items() if key in fields}
+
+
+def flattener(nested: str, outer_fields: tuple[tuple[str, str], ...]) -> Callable[[list[dict]], list[dict]]:
+    """Items → one record per element of their repeated field `nested`, each with the item's fields named in
+    `outer_fields` (item field, record field) before its own. An item with no element yields no record."""
+    def flatten(items: list[dict]) -> list[dict]:
+        records = []
+        for item in items:
+            outer = {record_name: item[name] for name, record_name in outer_fields}
+            records.extend({**outer, **element} for element in item[nested])
+        return records
+
+    return flatten

@@ -11,6 +11,9 @@ from tests.emulator.server import WSDL_FILE
 
 BINDING = "{http://webservices.listrak.com/v31/}IntegrationServiceSoap"
 EVERYTHING = dict(StartDate=datetime(1990, 1, 1), EndDate=datetime(2100, 1, 1))
+# Paged operations whose response holds <Op>Result and WSException (zeep returns the wrapper): their item.
+WRAPPED_PAGED = {"ReportMessageContactSent": "WSMessageRecipient", "ReportMessageLinkClick": "WSMessageLink",
+                 "ReportAdminContactFeedbackLoop": "WSFeedbackLoopListing"}
 RANGE_OPS = ("ReportRangeMessageContactOpen", "ReportRangeMessageContactClick", "ReportRangeMessageContactRead",
              "ReportRangeMessageContactRemoval", "ReportRangeMessageContactBounces")
 
@@ -42,9 +45,10 @@ class Listrak:
     def all_pages(self, op, **params):
         items, page = [], 1
         while True:
-            if op == "ReportMessageContactSent":
-                result = self.ReportMessageContactSent(Page=page, WSException=None, **params).ReportMessageContactSentResult
-                batch = result.WSMessageRecipient if result else None
+            if op in WRAPPED_PAGED:
+                reply = getattr(self, op)(Page=page, WSException=None, **params)
+                result = getattr(reply, f"{op}Result")
+                batch = getattr(result, WRAPPED_PAGED[op]) if result else None
             else:
                 batch = getattr(self, op)(Page=page, **params)
             if not batch:

@@ -8,6 +8,14 @@ from xml.sax.saxutils import escape
 from .wire import NS
 
 
+class Raw(str):
+    """A parameter value sent as it is (child elements, e.g. the <int> items of an ArrayOfInt), not escaped."""
+
+
+def int_array(values) -> Raw:
+    return Raw("".join(f"<int>{value}</int>" for value in values))
+
+
 def envelope(op: str, params: dict | None = None, username: str | None = "demo-user",
              password: str | None = "demo-pass", extra_body: str = "") -> str:
     """A request in the documented sample's shape (default namespace, unprefixed children)."""
@@ -15,7 +23,7 @@ def envelope(op: str, params: dict | None = None, username: str | None = "demo-u
     if username is not None or password is not None:
         header = (f'<soap:Header><WSUser xmlns="{NS}"><UserName>{escape(username or "")}</UserName>'
                   f'<Password>{escape(password or "")}</Password></WSUser></soap:Header>')
-    children = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in (params or {}).items())
+    children = "".join(f"<{k}>{v if isinstance(v, Raw) else escape(str(v))}</{k}>" for k, v in (params or {}).items())
     return ('<?xml version="1.0" encoding="utf-8"?>'
             '<soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'

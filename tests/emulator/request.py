@@ -20,9 +20,10 @@ XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 # How each parameter (spec.OPERATIONS) is read. WSException is accepted and ignored wherever the WSDL has it.
 KINDS = {"ListID": "int", "MsgID": "int", "Page": "int", "StartDate": "datetime", "EndDate": "datetime",
-         "IncludeTestMessages": "bool"}
-# Omitted by public clients and still served (fact sheet §2): the value asmx would default to.
-DEFAULTS = {"IncludeTestMessages": False}
+         "IncludeTestMessages": "bool", "IncludeTerminated": "bool", "MsgIDs": "ints"}
+# Omitted by public clients and still served (fact sheet §2): the value asmx would default to. MsgIDs is
+# optional in the WSDL (an ArrayOfInt, minOccurs 0): left out, it asks for no message.
+DEFAULTS = {"IncludeTestMessages": False, "MsgIDs": ()}
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True, huge_tree=False)
 
@@ -126,6 +127,10 @@ def _parameters(op: str, payload, clock: Clock) -> dict:
                 params[name] = DEFAULTS[name]
                 continue
             raise _unreadable(f"Missing required element {name} (namespace {NS}) in {op}.")
+        if KINDS[name] == "ints":  # an ArrayOfInt: one <int> child per value
+            params[name] = tuple(_value(name, "int", (child.text or "").strip(), child.sourceline, clock)
+                                 for child in element.iterchildren(f"{{{NS}}}int"))
+            continue
         params[name] = _value(name, KINDS[name], (element.text or "").strip(), element.sourceline, clock)
     return params
 

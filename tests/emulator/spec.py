@@ -20,7 +20,18 @@ OPERATIONS = {
     "ReportRangeMessageContactRemoval": ("WSContactRemovalInfo", _RANGE, False),
     "ReportRangeMessageContactBounces": ("WSContactBounce", _RANGE, False),
     "ReportRangeSubscribedContacts": ("WSContactSubscriptionInfo", "ListID StartDate EndDate Page", False),
+    "ReportRangeListContactRemoval": ("WSContactRemovalInfo", "ListID StartDate EndDate Page", False),
+    "ReportRangeListContactHygiene": ("WSContactHygieneInfo", "ListID StartDate EndDate Page", False),
+    "ReportMessageLinkClick": ("WSMessageLink", "MsgID Page", True),
+    "GetCampaignCollection": ("WSCampaign", "ListID", False),
+    "GetMessageAnalyticsInformation": ("WSMessageAnalyticsInformation", "MsgIDs", False),
+    "ReportListMessageDelivery": ("WSMessageDelivery", "ListID StartDate EndDate IncludeTestMessages", True),
+    "ReportListConversationActivity": ("WSConversationActivity", "ListID IncludeTerminated", True),
+    "GetProfileHeaderCollection": ("WSProfileHeader", "ListID", True),
+    "ReportAdminContactFeedbackLoop": ("WSFeedbackLoopListing", "StartDate EndDate Page", True),
 }
+# GetMessageAnalyticsInformation's documented limit of MsgIDs per call (docs/listrak-api.md §8).
+ANALYTICS_LIMIT = 2500
 # The operations that take a Page (GetContactListCollection and ReportListMessageActivity answer in one reply).
 PAGED_OPERATIONS = tuple(op for op, (_item, params, _exception) in OPERATIONS.items() if "Page" in params)
 
@@ -31,6 +42,7 @@ DEFAULT_FAULT_KINDS = ("fault500", "html503", "drop", "truncate", "throttle")
 RANGE_ENDS = ("inclusive", "exclusive", "start-exclusive", "end-exclusive")
 EVENT_DATE_FORMATS = ("iso", "iso-fraction", "us")
 EMPTY_RESULT_FORMS = ("element", "omitted")
+ELEMENT_ORDERS = ("wsdl", "reversed")
 
 
 def knob(default, help: str, **cli):  # noqa: A002 - argparse's word
@@ -109,6 +121,10 @@ class ServerSpec:
                                                   "1/5/2024 1:04:05 PM", choices=EVENT_DATE_FORMATS)
     empty_result: str = knob("element", "an empty result as <OpResult /> (element) or left out (omitted)",
                              choices=EMPTY_RESULT_FORMS)
+    element_order: str = knob("wsdl", "children of the item types whose order no source gives (WSCampaign, "
+                                      "WSMessageLink, WSMessageDelivery, WSConversationActivity, WSProfileHeader, "
+                                      "WSProfileAttribute, WSFeedbackLoopListing) in the bundled WSDL's order or "
+                                      "reversed", choices=ELEMENT_ORDERS)
     latency_ms: float = knob(0.0, "delay added to every SOAP reply")
     fault_rate: float = knob(0.0, "share of authenticated data calls that get an injected fault")
     fault_kinds: tuple[str, ...] = knob(DEFAULT_FAULT_KINDS, f"kinds drawn by --fault-rate, among "

@@ -103,3 +103,29 @@ def test_documented_request_shape_is_served(emulator):
             .replace(">dateTime<", ">2020-01-01T00:00:00<").replace("<EndDate>2020", "<EndDate>2100"))
     status, _h, body = rawsoap.post(emulator.url, text, "ReportRangeMessageContactBounces")
     assert status == 200 and b"<WSContactBounce>" in body
+
+
+def test_the_taps_analytics_request_and_the_emulators_reply_have_the_documented_shapes(emulator):
+    """GetMessageAnalyticsInformation's page: MsgIDs as <int> items, and the item's children in its order."""
+    from tap_listrak.client import ListrakClient
+    from tap_listrak.config import parse_config
+    msg_ids = [m.MsgID for m in emulator.data.all_messages()[:2]]
+    client = ListrakClient(parse_config({"username": "demo-user", "password": "demo-pass", "start_date": "2024-01-01",
+                                         "endpoint_url": emulator.url}))
+    body = client.envelopes.body("GetMessageAnalyticsInformation", {"MsgIDs": {"int": msg_ids}})
+    ours, documented = etree.fromstring(body), sample("GetMessageAnalyticsInformation.request.xml")
+    assert shape(ours[-1]) == shape(documented[-1])  # Body > operation > MsgIDs > int, int
+    assert [int(e.text) for e in ours.iter(f"{{{rawsoap.NS}}}int")] == msg_ids
+    text = (SAMPLES / "GetMessageAnalyticsInformation.response.partial.xml").read_bytes()
+    partial = etree.fromstring(text, etree.XMLParser(recover=True, remove_blank_text=True))
+    documented_order = [child.tag for child in partial.iter(f"{{{rawsoap.NS}}}WSMessageAnalyticsInformation")
+                        .__next__()]
+    status, _, reply = rawsoap.post(emulator.url, body, "GetMessageAnalyticsInformation")
+    assert status == 200
+    items = list(etree.fromstring(reply).iter(f"{{{rawsoap.NS}}}WSMessageAnalyticsInformation"))
+    assert len(items) == 2
+    for item in items:
+        tags = [child.tag for child in item]
+        known = [tag for tag in tags if tag in documented_order]
+        assert known == [tag for tag in documented_order if tag in known], "children in the documented order"
+    assert len(documented_order) >= 10

@@ -25,10 +25,16 @@ KEYS = {
     "message_clicks": ("MsgID", "EmailAddress", "ClickDate", "LinkUrl"),
     "message_unsubs": ("MsgID", "EmailAddress", "RemovalDate"), "message_bounces": ("MsgID", "EmailAddress", "BounceDate"),
     "subscribed_contacts": ("ListID", "ContactID"),
+    "list_removals": ("ListID", "ContactID", "RemovalDate"), "list_hygiene": ("ListID", "ContactID", "HygieneDate"),
+    "message_links": ("MsgID", "LinkID"), "campaigns": ("ListID", "CampaignID"), "message_analytics": ("MsgID",),
+    "message_deliveries": ("MsgID",), "conversations": ("ListID", "ConversationID"),
+    "profile_fields": ("ListID", "AttributeID"), "spam_complaints": ("MessageID", "EmailAddress", "AbuseDate"),
 }
 STREAM_OF = dict(zip(RANGE_OPS, ("message_opens", "message_clicks", "message_reads", "message_unsubs",
                                  "message_bounces")))
-EVENT_DATES = {"OpenDate", "ClickDate", "ReadDate", "BounceDate"}
+EVENT_DATES = {"OpenDate", "ClickDate", "ReadDate", "BounceDate", "AddDate", "HygieneDate"}
+# Header fields a profile_fields record takes from its WSProfileHeader, by record field.
+HEADER_FIELDS = {"ListID": "ListID", "HeaderID": "HeaderID", "HeaderName": "Name", "HeaderPosition": "Position"}
 
 
 class Normaliser:
@@ -54,6 +60,20 @@ class Normaliser:
     def record(self, item, **parent) -> dict:
         return {**parent, **{k: self.value(k, v) for k, v in item.__values__.items()}}
 
+    def profile_fields(self, header) -> list[dict]:
+        outer = {name: getattr(header, field) for name, field in HEADER_FIELDS.items()}
+        return [{**outer, **self.record(attribute)} for attribute in header.WSProfileAttributes]
+
+
+def _real(items) -> list:
+    """Items of a reply, its xsi:nil slots (all fields None to zeep) left out."""
+    return [x for x in items or [] if any(v is not None for v in x.__values__.values())]
+
+
+def _wrapped(reply, op: str, item: str) -> list:
+    result = getattr(reply, f"{op}Result")
+    return _real(getattr(result, item) if result is not None else [])
+
 
 def blank(record: dict) -> dict:
     return {k: (None if v == "" else v) for k, v in record.items()}
@@ -77,7 +97,35 @@ def read_everything(handle, client, start, end, lookback_days=30) -> dict[str, l
             for op, stream in STREAM_OF.items():
                 for e in client.all_pages(op, MsgID=m.MsgID, **bounds):
                     out[stream].append(norm.record(e, MsgID=m.MsgID))
+        _read_list_reports(client, norm, cl.ListID, bounds, out)
+        sent = [m.MsgID for m in early if m.SendDate >= norm.clock.to_local(start)]
+        _read_message_reports(client, norm, cl.ListID, sent, bounds, out)
+    out["spam_complaints"] = [norm.record(e) for e in client.all_pages("ReportAdminContactFeedbackLoop", **bounds)]
     return out
+
+
+def _read_list_reports(client, norm, list_id: int, bounds: dict, out: dict) -> None:
+    for op, stream in (("ReportRangeListContactRemoval", "list_removals"),
+                       ("ReportRangeListContactHygiene", "list_hygiene")):
+        out[stream] += [norm.record(e, ListID=list_id) for e in client.all_pages(op, ListID=list_id, **bounds)]
+    out["campaigns"] += [norm.record(c) for c in _real(client.GetCampaignCollection(ListID=list_id))]
+    reply = client.ReportListConversationActivity(ListID=list_id, IncludeTerminated=True, WSException=None)
+    out["conversations"] += [norm.record(c) for c in _wrapped(reply, "ReportListConversationActivity",
+                                                               "WSConversationActivity")]
+    reply = client.GetProfileHeaderCollection(ListID=list_id, WSException=None)
+    for header in _wrapped(reply, "GetProfileHeaderCollection", "WSProfileHeader"):
+        out["profile_fields"] += norm.profile_fields(header)
+
+
+def _read_message_reports(client, norm, list_id: int, msg_ids: list[int], bounds: dict, out: dict) -> None:
+    reply = client.ReportListMessageDelivery(ListID=list_id, IncludeTestMessages=True, WSException=None, **bounds)
+    out["message_deliveries"] += [norm.record(d) for d in _wrapped(reply, "ReportListMessageDelivery",
+                                                                    "WSMessageDelivery")]
+    for msg_id in msg_ids:
+        out["message_links"] += [norm.record(link) for link in client.all_pages("ReportMessageLinkClick", MsgID=msg_id)]
+    if msg_ids:
+        out["message_analytics"] += [norm.record(a) for a in
+                                     _real(client.GetMessageAnalyticsInformation(MsgIDs={"int": msg_ids}))]
 
 
 def assert_same(got: dict, expected: dict) -> None:
@@ -156,7 +204,7 @@ def test_designed_cases_are_present(big_truth):
                and r["OpenDate"][5:7] == "01"]
     assert january
     sends = Counter(r["MsgID"] for r in result["message_sends"])
-    active = {r["MsgID"] for s in STREAMS if s.startswith("message_") and s != "message_sends" for r in result[s]}
+    active = {r["MsgID"] for s in STREAM_OF.values() for r in result[s]}
     assert any(msg_id not in active for msg_id in sends), "a sent message with no events"
     assert any(data.message_count(i) == 0 for i in range(data.spec.lists)), "a list with no messages"
     send_dates = {r["MsgID"]: r["SendDate"] for r in result["messages"]}
@@ -165,6 +213,33 @@ def test_designed_cases_are_present(big_truth):
         assert timedelta(0) < delay < timedelta(days=47)
     digits = [r["AverageOrderValue"] for r in result["messages"]]
     assert Decimal("98765.4321098765432101") in digits
+
+
+def test_designed_cases_of_the_secondary_objects(big_truth):
+    data, result = big_truth
+    with_messages = {data.list_ids()[i] for i in range(data.spec.lists) if data.message_count(i)}
+    assert {r["ListID"] for r in result["campaigns"]} == with_messages, "a list without messages has no campaign"
+    assert any(r["MessageCount"] == 0 for r in result["campaigns"]), "a campaign without messages"
+    linked = {r["MsgID"] for r in result["message_links"]}
+    assert {r["MsgID"] for r in result["messages"]} - linked, "a message without links"
+    assert any(r["ClickCount"] == 0 for r in result["message_links"]) and any(
+        r["ClickCount"] > r["ClickerCount"] for r in result["message_links"]), "links clicked never, and twice by one"
+    headers = Counter((r["ListID"], r["HeaderID"]) for r in result["profile_fields"])
+    assert 1 in headers.values() and max(headers.values()) >= 3, "headers of one and of several attributes"
+    assert data.list_ids()[1] not in {r["ListID"] for r in result["profile_fields"]}, "a list without headers"
+    assert any(r["HeaderName"] is None for r in result["profile_fields"]) and any(
+        r["HeaderName"] == "" for r in result["profile_fields"])
+    assert data.list_ids()[1] not in {r["ListID"] for r in result["conversations"] + result["list_hygiene"]}
+    assert any(r["TerminatedCount"] for r in result["conversations"])
+    assert any(r["PublishedDate"] is None for r in result["conversations"])
+    removals = {(r["ListID"], r["ContactID"], r["RemovalDate"]) for r in result["list_removals"]}
+    unsubs = {(data.locate_message(r["MsgID"])[0], r["ContactID"], r["RemovalDate"]) for r in result["message_unsubs"]}
+    assert {(data.list_ids()[i], c, d) for i, c, d in unsubs} < removals, "message removals and admin removals"
+    for stream, field in (("list_removals", "RemovalDate"), ("list_hygiene", "HygieneDate"),
+                          ("spam_complaints", "AbuseDate")):
+        assert any(r[field][11:19] in ("04:00:00", "05:00:00") for r in result[stream]), f"{stream} at local midnight"
+    assert any(r["OldEmailAddress"] is None for r in result["list_hygiene"])
+    assert len({r["MessageID"] for r in result["spam_complaints"]}) > 3
 
 
 def test_deterministic_and_seeded():

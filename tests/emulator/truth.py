@@ -10,6 +10,15 @@ Records are selected as a sync from start to end with the given lookback would s
   message_sends         recipients of exactly those messages
   message_<events>      events dated in [start, end) of such messages sent in [start - lookback, end)
   subscribed_contacts   contacts of those lists added in [start, end)
+  list_removals         removals from those lists dated in [start, end) (every message's and the admin's)
+  list_hygiene          addresses of those lists corrected in [start, end)
+  message_links         the links of the messages above (not vanished), with their click counters
+  campaigns             those lists' campaigns
+  message_analytics     one record per message above (not vanished)
+  message_deliveries    one record per message above (vanished ones too: a list report, like messages)
+  conversations         those lists' conversations, terminated ones included (the tap asks for them)
+  profile_fields        one record per attribute of those lists' profile headers
+  spam_complaints       complaints about messages of those lists dated in [start, end)
 
 Vanished messages are listed (messages) but yield nothing else: the service answers 404 for them.
 As of an instant (the server's clock, --as-of and --reporting-delay-hours), only what exists then is
@@ -31,13 +40,16 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Iterable, Optional
 
-from .data import LIST_FIELDS, MESSAGE_FIELDS, Dataset, Message, cutoffs
+from .data import LIST_FIELDS, MESSAGE_FIELDS, AsOf, Dataset, Message, cutoffs
+from .secondary import CONVERSATION_FIELDS, Secondary
 from .options import add_knobs, specs_from_args
 from .spec import DatasetSpec
 from .times import event_date_precision, rfc3339, to_utc_instant
 
 STREAMS = ("lists", "messages", "message_sends", "message_opens", "message_clicks", "message_reads",
-           "message_unsubs", "message_bounces", "subscribed_contacts")
+           "message_unsubs", "message_bounces", "subscribed_contacts", "list_removals", "list_hygiene",
+           "message_links", "campaigns", "message_analytics", "message_deliveries", "conversations",
+           "profile_fields", "spam_complaints")
 
 
 def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_days: float = 30,
@@ -68,8 +80,12 @@ def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_da
     def event_time(moment: datetime) -> datetime:
         return event_date_precision(moment, event_date_format)
 
+    secondary = Secondary(data)
+    reported = (lambda moment: True) if at is None else (lambda moment: moment <= at.reported)
+    _account_reports(secondary, {cl.ListID for cl in lists}, inside, reported, out)
     for cl in lists:
         out["lists"].append(_list_record(cl))
+        _list_reports(secondary, cl, at, inside, event_time, reported, out)
         for c in data.subscribers(cl.index):
             if inside(c.addition) and exists(c.addition):
                 out["subscribed_contacts"].append({"ListID": cl.ListID, "ContactID": c.contact_id,
@@ -81,6 +97,7 @@ def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_da
             if inside(m.SendDate):
                 out["messages"].append(_message_record(
                     m if at is None else data.reported_message(m.list_index, m.index, at.reported)))
+                _message_reports(secondary, m, at, out)
             if m.MsgID in data.vanished or not (event_floor <= m.SendDate < end):
                 continue
             if inside(m.SendDate):
@@ -110,6 +127,41 @@ def _events(data: Dataset, m: Message, inside, event_time, reported: Optional[da
     for e in events.bounces:
         add("message_bounces", e, event_time(e.when), BounceReason=e.reason, BounceDetail=e.detail,
             BounceDate=rfc3339(event_time(e.when)), BounceCount=e.count)
+
+
+def _list_reports(secondary: Secondary, cl, at: Optional[AsOf], inside, event_time, reported, out: dict) -> None:
+    """The list's removals and hygiene (dated, reported like events), campaigns, conversations and profile fields.
+    Hygiene dates are strings on the wire, rendered like the event dates (event_time: what survives)."""
+    out["list_removals"].extend(
+        {"ListID": cl.ListID, "ContactID": e.contact_id, "EmailAddress": e.email, "AdditionDate": rfc3339(e.addition),
+         "RemovalDate": rfc3339(e.when), "RemovalMethod": e.method}
+        for e in secondary.list_removals(cl.index) if inside(e.when) and reported(e.when))
+    out["list_hygiene"].extend(
+        {"ListID": cl.ListID, "ContactID": e.ContactID, "OldEmailAddress": e.OldEmailAddress,
+         "EmailAddress": e.EmailAddress, "AddDate": rfc3339(event_time(e.AddDate)),
+         "HygieneDate": rfc3339(event_time(e.HygieneDate))}
+        for e in secondary.hygiene(cl.index) if inside(event_time(e.HygieneDate)) and reported(e.HygieneDate))
+    out["campaigns"].extend(c._asdict() for c in secondary.campaigns(cl.index, at))
+    out["conversations"].extend(
+        {**{name: getattr(c, name) for name in CONVERSATION_FIELDS}, "PublishedDate": rfc3339(c.PublishedDate)}
+        for c in secondary.conversations(cl.index))
+    for h in secondary.profile_headers(cl.index):
+        out["profile_fields"].extend({"ListID": h.ListID, "HeaderID": h.HeaderID, "HeaderName": h.Name,
+                                      "HeaderPosition": h.Position, **a._asdict()} for a in h.WSProfileAttributes)
+
+
+def _message_reports(secondary: Secondary, m: Message, at: Optional[AsOf], out: dict) -> None:
+    """A listed message's delivery record, and, unless it vanished, its links and analytics."""
+    out["message_deliveries"].append({**secondary.delivery(m, at)._asdict(), "SendDate": rfc3339(m.SendDate)})
+    if m.MsgID in secondary.data.vanished:
+        return
+    out["message_links"].extend(link._asdict() for link in secondary.links(m, at))
+    out["message_analytics"].append({**secondary.analytics(m)._asdict(), "SendDate": rfc3339(m.SendDate)})
+
+
+def _account_reports(secondary: Secondary, list_ids: set, inside, reported, out: dict) -> None:
+    out["spam_complaints"].extend({**e._asdict(), "AbuseDate": rfc3339(e.AbuseDate)} for e in secondary.complaints()
+                                  if e.ListID in list_ids and inside(e.AbuseDate) and reported(e.AbuseDate))
 
 
 def _list_record(cl) -> dict:

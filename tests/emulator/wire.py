@@ -24,6 +24,12 @@ ENVELOPE_OPEN = (
 )
 ENVELOPE_CLOSE = "</soap:Body></soap:Envelope>"
 NIL_WSEXCEPTION = '<WSException xsi:nil="true" />'
+# Item types whose element order no source gives (docs/listrak-api.md §8b): the WSDL holds one plausible order,
+# and --element-order reversed serves them in another, which a reader by element name must read the same.
+PARTLY_KNOWN = frozenset(("WSCampaign", "WSMessageLink", "WSMessageDelivery", "WSConversationActivity",
+                          "WSProfileHeader", "WSProfileAttribute", "WSFeedbackLoopListing"))
+# Dates of the secondary types that are strings on the wire, written like the event dates.
+STRING_DATES = frozenset(("AddDate", "HygieneDate"))
 
 
 def esc(text: str) -> str:
@@ -47,9 +53,10 @@ def _who(e) -> str:
 class Renderer:
     """Renders items with the server's time zone and event-date form."""
 
-    def __init__(self, clock: Clock, event_form: str) -> None:
+    def __init__(self, clock: Clock, event_form: str, element_order: str = "wsdl") -> None:
         self.clock = clock
         self.event_form = event_form
+        self.reversed = element_order == "reversed"
 
     def _dt(self, utc: datetime) -> str:
         return xsd_datetime(self.clock.to_local(utc))
@@ -66,12 +73,20 @@ class Renderer:
             return format(value, "f")  # xsd:decimal has no exponent form
         return value if value is None or isinstance(value, str) else str(value)
 
-    def _item(self, tag: str, obj, names: tuple[str, ...]) -> str:
-        """An item whose children are obj's fields `names`, in that order."""
+    def _item(self, tag: str, obj, names: tuple[str, ...], type_name: str | None = None) -> str:
+        """An item whose children are obj's fields `names`, in that order (reversed for a partly known type
+        under --element-order reversed)."""
+        if self.reversed and (type_name or tag) in PARTLY_KNOWN:
+            names = names[::-1]
         parts = []
         for name in names:
             value = getattr(obj, name)
-            if name == "Vmta":
+            if name in STRING_DATES:
+                parts.append(f"<{name}>{self._event_dt(value)}</{name}>")
+            elif name == "WSProfileAttributes":  # repeated without a wrapper, each of type WSProfileAttribute
+                parts.extend(self._item(name, attribute, attribute._fields, "WSProfileAttribute")
+                             for attribute in value)
+            elif name == "Vmta":
                 parts.append("" if value is None else
                              f"<Vmta><VmtaID>{value[0]}</VmtaID>{text_el('Description', value[1])}</Vmta>")
             elif name == "GoogleTrackingDomains":
@@ -109,6 +124,10 @@ class Renderer:
                 f"<BounceDate>{self._event_dt(e.when)}</BounceDate><BounceCount>{e.count}</BounceCount>"
                 f"</WSContactBounce>")
 
+    def secondary(self, tag: str, obj, names: tuple[str, ...] | None = None) -> str:
+        """An item of a secondary type (secondary.py), fields in its declared order."""
+        return self._item(tag, obj, names or obj._fields)
+
     def subscription(self, c: Contact) -> str:
         return (f"<WSContactSubscriptionInfo>{_who(c)}<AdditionDate>{self._dt(c.addition)}</AdditionDate>"
                 f"{text_el('AdditionMethod', c.addition_method)}</WSContactSubscriptionInfo>")
@@ -132,7 +151,9 @@ def response(op: str, items: list[str], empty_form: str = "element") -> str:
 
 
 # The element of an operation's first item that a flood fills.
-FLOOD_FIELDS = {"WSContactList": "ListName", "WSMessageActivity": "Subject"}  # others: EmailAddress
+FLOOD_FIELDS = {"WSContactList": "ListName", "WSMessageActivity": "Subject", "WSCampaign": "Name",
+                "WSMessageLink": "LinkURL", "WSMessageAnalyticsInformation": "Subject", "WSMessageDelivery": "Subject",
+                "WSConversationActivity": "ConversationName", "WSProfileHeader": "Name"}  # others: EmailAddress
 FLOOD_BLOCK = b"flood-0123456789" * 65536  # 1 MiB of text, sent again and again
 
 

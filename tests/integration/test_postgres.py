@@ -1,4 +1,4 @@
-"""A full sync of all nine streams piped into pipelinewise-target-postgres, loading a real
+"""A full sync of all eighteen streams piped into pipelinewise-target-postgres, loading a real
 PostgreSQL server: every table holds exactly the ground truth's rows, with the column types the
 target derives from the tap's schemas and the stream's key properties as its primary key."""
 from __future__ import annotations

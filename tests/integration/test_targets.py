@@ -1,4 +1,4 @@
-"""The tap's output of a full sync (all nine streams) accepted by Singer's own checker,
+"""The tap's output of a full sync (all eighteen streams) accepted by Singer's own checker,
 singer-check-tap, and by a Singer SDK target, meltanolabs-target-csv."""
 from __future__ import annotations
 

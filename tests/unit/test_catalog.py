@@ -20,11 +20,22 @@ EXPECTED = {
     "message_reads": ("messages", ["MsgID", "EmailAddress", "ReadDate"], False),
     "message_unsubs": ("messages", ["MsgID", "EmailAddress", "RemovalDate"], False),
     "message_bounces": ("messages", ["MsgID", "EmailAddress", "BounceDate"], False),
+    "message_links": ("messages", ["MsgID", "LinkID"], False),
+    "message_analytics": ("messages", ["MsgID"], False),
     "subscribed_contacts": ("lists", ["ContactID", "ListID"], True),
+    "list_removals": ("lists", ["ListID", "ContactID", "RemovalDate"], False),
+    "list_hygiene": ("lists", ["ListID", "ContactID", "HygieneDate"], False),
+    "campaigns": ("lists", ["ListID", "CampaignID"], False),
+    "conversations": ("lists", ["ListID", "ConversationID"], False),
+    "profile_fields": ("lists", ["ListID", "AttributeID"], False),
+    "message_deliveries": ("lists", ["MsgID"], False),
+    "spam_complaints": (None, ["MessageID", "EmailAddress", "AbuseDate"], False),
 }
-# The field each child gets from its parent (README: MsgID on message_*, ListID on subscribed_contacts).
-PARENT_FIELD = {name: "MsgID" for name in EXPECTED if name.startswith("message_")}
-PARENT_FIELD["subscribed_contacts"] = "ListID"
+# The field each child gets from its parent (README: MsgID on message_*, ListID on subscribed_contacts and the
+# list reports whose items do not carry it); the others' items carry it themselves.
+PARENT_FIELD = {name: "MsgID" for name in ("message_sends", "message_opens", "message_clicks", "message_reads",
+                                           "message_unsubs", "message_bounces")}
+PARENT_FIELD.update(subscribed_contacts="ListID", list_removals="ListID", list_hygiene="ListID")
 
 
 def entry(catalog: dict, name: str) -> dict:
@@ -49,11 +60,12 @@ def names(selections) -> list[str]:
 
 REPLICATION_KEYS = {"message_sends": "SendDate", "message_opens": "OpenDate", "message_clicks": "ClickDate",
                     "message_reads": "ReadDate", "message_unsubs": "RemovalDate", "message_bounces": "BounceDate",
-                    "subscribed_contacts": "AdditionDate"}
+                    "subscribed_contacts": "AdditionDate", "list_removals": "RemovalDate",
+                    "list_hygiene": "HygieneDate", "spam_complaints": "AbuseDate"}
 
 
 # -- build_catalog ----------------------------------------------------------------------------------
-def test_nine_streams_in_sync_order():
+def test_eighteen_streams_in_sync_order():
     catalog = build_catalog()
     assert [e["tap_stream_id"] for e in catalog["streams"]] == list(EXPECTED)
     for e in catalog["streams"]:
@@ -68,7 +80,7 @@ def test_stream_metadata(name):
     md = stream_md(catalog, name)
     assert entry(catalog, name)["key_properties"] == keys
     assert md["table-key-properties"] == keys
-    if name in ("lists", "messages"):
+    if name not in REPLICATION_KEYS:
         assert md["forced-replication-method"] == "FULL_TABLE" and "valid-replication-keys" not in md
     else:
         assert md["valid-replication-keys"] == [REPLICATION_KEYS[name]] and "forced-replication-method" not in md

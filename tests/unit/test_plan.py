@@ -100,3 +100,51 @@ def test_windows_cover_the_run_without_overlap(days, expected):
     windows = _window().windows(START, days)
     assert len(windows) == expected and windows[0][0] == START and windows[-1][1] == END
     assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))
+
+
+def _many_messages(count: int) -> list[dict]:
+    return [{"ListID": 11, "SendDate": f"2024-02-01T00:00:{n // 1000:02d}.{n % 1000:03d}000Z", "MsgID": 1000 + n}
+            for n in range(count)]
+
+
+def test_a_batch_stream_asks_for_up_to_its_batch_size_of_parents_at_once():
+    messages = _many_messages(5001)
+    group = [_selection("message_analytics")]
+    units = plan.units(group, {"message_analytics": None}, STREAMS_BY_NAME["messages"], messages, _window(), False)
+    assert [len(u.parent_value) for u in units] == [2500, 2500, 1]
+    assert units[0].params == {"MsgIDs": {"int": [m["MsgID"] for m in messages[:2500]]}}
+    # A unit's position is its last parent's: a resumed run asks only for the parents after it.
+    assert units[0].position == plan.order_key(STREAMS_BY_NAME["messages"], messages[2499])
+    resumed = plan.units(group, {"message_analytics": units[0].position}, STREAMS_BY_NAME["messages"], messages,
+                         _window(), False)
+    assert [u.parent_value[0] for u in resumed] == [messages[2500]["MsgID"], messages[5000]["MsgID"]]
+    assert units[2].describe() == "message_analytics of 1 MsgIDs 6000 to 6000"
+
+
+def test_a_batch_stream_walks_only_the_messages_sent_in_the_run_beside_the_event_streams():
+    group = [_selection("message_opens"), _selection("message_analytics")]
+    units = plan.units(group, {"message_opens": None, "message_analytics": None}, STREAMS_BY_NAME["messages"],
+                       MESSAGES, _window(), False)
+    assert [(u.stream.name, u.parent_value) for u in units] == [
+        ("message_opens", 1), ("message_opens", 2), ("message_opens", 4), ("message_analytics", [2, 4])]
+
+
+def test_constant_parameters_are_sent_with_every_request():
+    units = _units(["conversations"])
+    assert [u.params for u in units] == [{"ListID": 11, "IncludeTerminated": True},
+                                         {"ListID": 22, "IncludeTerminated": True}]
+
+
+def test_an_account_wide_stream_is_one_ranged_unit_and_keeps_only_the_lists_asked_for():
+    group = [_selection("spam_complaints")]
+    (unit,) = plan.units(group, {"spam_complaints": None}, None, [], _window(), False)
+    assert unit.position is None
+    assert unit.params == {"StartDate": dt.datetime(2023, 12, 31), "EndDate": dt.datetime(2024, 7, 2)}
+    record = {"ListID": 11, "AbuseDate": "2024-03-01T00:00:00.000000Z"}
+    stream = STREAMS_BY_NAME["spam_complaints"]
+    assert _window().keeps(stream)(record)
+    assert _window(list_ids=frozenset({11})).keeps(stream)(record)
+    assert not _window(list_ids=frozenset({22})).keeps(stream)(record)
+    assert not _window(list_ids=frozenset({11})).keeps(stream)({**record, "AbuseDate": "2023-03-01T00:00:00.000000Z"})
+    # list_ids never applies to a stream read per list (its lists are already restricted).
+    assert _window(list_ids=frozenset({22})).keeps(STREAMS_BY_NAME["campaigns"])({"ListID": 11})

@@ -205,3 +205,21 @@ def test_project():
     assert project(record, frozenset({"b", "z"})) == {"b": None}   # unknown names add nothing
     assert project(record, frozenset()) == {}
     assert record == {"a": 1, "b": None, "c": [1]}                 # the input is not changed
+
+
+def test_a_nested_repeated_field_becomes_one_record_per_element_with_its_parent_fields():
+    from tap_listrak.transform import flattener
+    flatten = flattener("WSProfileAttributes", (("ListID", "ListID"), ("HeaderID", "HeaderID"),
+                                                ("Name", "HeaderName"), ("Position", "HeaderPosition")))
+    header = {"HeaderID": 9, "ListID": 7, "Position": 2, "Name": "Prefs",
+              "WSProfileAttributes": [{"AttributeID": 1, "HeaderID": 9, "DataType": "Text", "MaxLength": 50,
+                                       "Position": 1, "Name": "Size"},
+                                      {"AttributeID": 2, "HeaderID": 9, "DataType": "Date", "MaxLength": 0,
+                                       "Position": 2, "Name": None}]}
+    empty = {"HeaderID": 10, "ListID": 7, "Position": 3, "Name": None, "WSProfileAttributes": []}
+    records = flatten([header, empty])
+    assert records == [
+        {"ListID": 7, "HeaderID": 9, "HeaderName": "Prefs", "HeaderPosition": 2, "AttributeID": 1, "DataType": "Text",
+         "MaxLength": 50, "Position": 1, "Name": "Size"},
+        {"ListID": 7, "HeaderID": 9, "HeaderName": "Prefs", "HeaderPosition": 2, "AttributeID": 2, "DataType": "Date",
+         "MaxLength": 0, "Position": 2, "Name": None}]

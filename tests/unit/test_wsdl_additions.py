@@ -52,11 +52,11 @@ NEW = {
 # profile_fields: one record per WSProfileAttribute, flattened with its WSProfileHeader.
 PROFILE_HEADER_FIELDS = {"ListID": "ListID", "HeaderID": "HeaderID", "Name": "HeaderName", "Position": "HeaderPosition"}
 DATA_TYPE_SETTINGS = ["RadioButton", "CheckBox", "TextArea", "Numeric", "Text", "Date", "ContentBlock"]
-# The reader cannot yet read an enum simpleType (WSProfileAttribute.DataType): see the xfail below.
-READER_REFUSES = {"WSProfileHeader", "WSProfileAttribute"}
+# Item types with a nested repeated type (the sample reply below holds flat items only).
+NESTED = {"WSProfileHeader", "WSProfileAttribute"}
 CASES = [pytest.param(stream, new, id=stream) for stream, new in NEW.items()]
 FLAT = [case for case in CASES if case.values[0] != "profile_fields"]  # the item is the record
-READABLE = [case for case in CASES if case.values[1].item not in READER_REFUSES]
+READABLE = [case for case in CASES if case.values[1].item not in NESTED]
 
 
 @pytest.fixture(scope="module")
@@ -213,13 +213,47 @@ def test_reader_reads_the_item_type(zeep_client, xml_schema, stream, new):
     assert all(value is not None for value in item.values())
 
 
-@pytest.mark.xfail(raises=ProtocolError, strict=True,
-                   reason="ItemReader.from_zeep_type knows no enum simpleType: WSProfileAttribute.DataType "
-                          "(DataTypeSettings, a restriction of s:string) is refused")
-@pytest.mark.parametrize("type_name", sorted(READER_REFUSES))
+@pytest.mark.parametrize("type_name", sorted(NESTED))
 def test_reader_reads_the_profile_types(zeep_client, type_name):
     reader = ItemReader.from_zeep_type(_type(zeep_client, type_name))
     assert reader.type_name == type_name
+    assert list(reader.template) == [name for name in _names(_type(zeep_client, type_name))
+                                     if name != "WSProfileAttributes"]
+
+
+def test_reader_reads_a_profile_header_with_its_attributes_and_enum_data_types(zeep_client):
+    reader = ItemReader.from_zeep_type(_type(zeep_client, "WSProfileHeader"))
+    attributes = "".join(f"<WSProfileAttributes><AttributeID>{n}</AttributeID><HeaderID>9</HeaderID>"
+                         f"<DataType>{kind}</DataType><MaxLength>50</MaxLength><Position>{n}</Position>"
+                         f"<Name>field {n}</Name></WSProfileAttributes>"
+                         for n, kind in enumerate(["Numeric", "ContentBlock", "NotYetDocumented"], 1))
+    header = etree.fromstring(f'<WSProfileHeader xmlns="{NS}"><HeaderID>9</HeaderID><ListID>7</ListID>'
+                              f"<Position>2</Position><Name>Préférences</Name>{attributes}</WSProfileHeader>")
+    item = reader.read(header)  # each attribute is one WSProfileAttributes element, without a wrapper
+    assert {key: item[key] for key in ("HeaderID", "ListID", "Position", "Name")} == \
+        {"HeaderID": 9, "ListID": 7, "Position": 2, "Name": "Préférences"}
+    # An enum value reads as its text; one the WSDL does not list yet is kept as it is.
+    assert [attribute["DataType"] for attribute in item["WSProfileAttributes"]] == \
+        ["Numeric", "ContentBlock", "NotYetDocumented"]
+    assert item["WSProfileAttributes"][0] == {"AttributeID": 1, "HeaderID": 9, "DataType": "Numeric",
+                                              "MaxLength": 50, "Position": 1, "Name": "field 1"}
+    empty = reader.read(etree.fromstring(f'<WSProfileHeader xmlns="{NS}"><HeaderID>8</HeaderID><ListID>7</ListID>'
+                                         "<Position>1</Position></WSProfileHeader>"))
+    assert empty["WSProfileAttributes"] == [] and empty["Name"] is None
+
+
+def test_reader_still_refuses_a_type_it_cannot_read():
+    class Unknown:
+        qname = None
+
+    class Element:
+        name, type, min_occurs, max_occurs = "Odd", Unknown(), 1, 1
+
+    class Complex:
+        name, elements = "WSOdd", [("Odd", Element())]
+
+    with pytest.raises(ProtocolError, match="does not know"):
+        ItemReader.from_zeep_type(Complex())
 
 
 _SAMPLES = {"int": "42", "boolean": "true", "decimal": "12.5", "dateTime": "2024-01-02T03:04:05.123",
