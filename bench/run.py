@@ -1,10 +1,11 @@
 """`make bench`: the tap end to end against the emulator, next to the published SOAP tap, measured.
 
 For each latency (default 0 ms and 50 ms) the emulator runs as its own process with a dataset of
-about 150,000 records. On that one account, one after the other: `tap-listrak` syncs every stream
-with max_workers=1 and with the default, then the published singer-io tap `tap-listrak==1.1.0`
-(the peer, in its own virtualenv, pointed at the emulator by `bench/peer.py`) syncs the same nine
-streams. Each run is its own process; the table shows wall time, the process's CPU time (its
+about 150,000 records. On that one account, one after the other: `tap-listrak` syncs the nine
+streams the published tap has with max_workers=1 and with the default, then the published
+singer-io tap `tap-listrak==1.1.0` (the peer, in its own virtualenv, pointed at the emulator by
+`bench/peer.py`) syncs the same nine streams. Then ours syncs the newer streams alone, and all of
+them. Each run is its own process; the table shows wall time, the process's CPU time (its
 rusage), CPU µs per record, SOAP requests (the emulator's count), records (RECORD lines), records/s
 and peak RSS; below it the speed-up of the default over sequential, the ratios ours/peer, and at
 a latency above zero the latency limit requests × latency ÷ max_workers with our wall ÷ that
@@ -44,6 +45,9 @@ QUICK_DATASET = dict(lists=3, messages_per_list=10, recipients=300, subscribers_
 # The emulator's defaults, except xsi:nil array items, which the peer cannot read.
 EMULATOR_FLAGS = ["--no-nil-items"]
 START_DATE = "2022-01-01T00:00:00Z"
+# What the published tap extracts: the side-by-side runs select these streams only.
+PUBLISHED_STREAMS = ("lists", "messages", "message_sends", "message_opens", "message_clicks", "message_reads",
+                     "message_unsubs", "message_bounces", "subscribed_contacts")
 DEFAULT_WORKERS = next(s.default for s in SETTINGS if s.name == "max_workers")
 LAUNCHER = ROOT / "bench" / "launch.py"
 PEER_PYTHON = ROOT / ".venv-tools" / "tap-listrak-1.1.0" / "bin" / "python"
@@ -185,11 +189,16 @@ def our_config(emulator: Emulator, workers: int, **settings) -> dict:
             "endpoint_url": emulator.url, "max_workers": workers, "include_test_messages": True, **settings}
 
 
+def all_streams() -> list[str]:
+    return [entry["tap_stream_id"] for entry in build_catalog()["streams"]]
+
+
 def run_ours(emulator: Emulator, workers: int, label: str, workdir: Path, latency_ms: float,
-             keep_stdout: bool = False, state: dict | None = None, incremental=(), **settings) -> Result:
+             keep_stdout: bool = False, state: dict | None = None, incremental=(), streams=None,
+             **settings) -> Result:
     (workdir / "config.json").write_text(json.dumps(our_config(emulator, workers, **settings)))
     (workdir / "catalog.json").write_text(json.dumps(catalog_selecting(
-        [entry["tap_stream_id"] for entry in build_catalog()["streams"]], incremental=incremental)))
+        all_streams() if streams is None else list(streams), incremental=incremental)))
     args = [str(TAP), "--config", str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")]
     if state is not None:
         (workdir / "state.json").write_text(json.dumps(state))
@@ -314,9 +323,10 @@ def bench(args) -> int:
         for latency in latencies:
             emulator = Emulator(latency, dataset, flags)
             try:
-                sequential = run_ours(emulator, 1, f"ours {latency:g} ms, max_workers=1", workdir, latency)
+                sequential = run_ours(emulator, 1, f"ours {latency:g} ms, max_workers=1", workdir, latency,
+                                      streams=PUBLISHED_STREAMS)
                 concurrent = run_ours(emulator, args.workers, f"ours {latency:g} ms, max_workers={args.workers}",
-                                      workdir, latency, keep_stdout=peer is not None)
+                                      workdir, latency, keep_stdout=peer is not None, streams=PUBLISHED_STREAMS)
                 runs = [sequential, concurrent]
                 if peer:
                     peer_streams = peer.select_all(emulator)
@@ -343,6 +353,7 @@ def bench(args) -> int:
                 print("peer requests by operation:", ", ".join(f"{op} {n}" for op, n in
                                                                sorted(runs[2].requests_by_operation.items())))
             print(flush=True)
+        summary += newer_streams(dataset, flags, workdir, args.workers)
         memory = []
         if not args.no_memory:
             # The account grows tenfold in messages and contacts (pages stay at most a page).
@@ -367,6 +378,21 @@ def bench(args) -> int:
         if memory:
             print(growth)
     return 0
+
+
+def newer_streams(dataset: dict, flags: list[str], workdir: Path, workers: int) -> list[Result]:
+    """The streams the published tap does not have, alone and with the nine (at 0 ms)."""
+    newer = [name for name in all_streams() if name not in PUBLISHED_STREAMS]
+    emulator = Emulator(0, dataset, flags)
+    try:
+        runs = [run_ours(emulator, workers, "ours 0 ms, the newer streams only", workdir, 0, streams=newer),
+                run_ours(emulator, workers, f"ours 0 ms, all {len(all_streams())} streams", workdir, 0)]
+    finally:
+        emulator.stop()
+    print_table(runs)
+    print("newer streams' requests by operation:", ", ".join(
+        f"{op} {n}" for op, n in sorted(runs[0].requests_by_operation.items())), "\n", flush=True)
+    return runs
 
 
 # Three years of history, and thirty at the same density (messages and contacts a day): a nightly
