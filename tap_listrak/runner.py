@@ -8,7 +8,8 @@ RECORD lines on the thread that read it; the writer only copies text to stdout.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
 
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
@@ -20,6 +21,26 @@ from tap_listrak.state import State
 from tap_listrak.transform import RecordShaper, flattener, project
 
 LOGGER = logging.getLogger(__name__)
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class Group:
+    """Streams synced together: their units, and what to do (on the writer's side) before the first
+    of them is written and after the last."""
+    label: str
+    units: list[Unit]
+    started: Callable[[], None] = _nothing
+    finished: Callable[[], None] = _nothing
+
+
+@dataclass(frozen=True)
+class _Boundary:
+    """A group's start or end in the line of units: no request, only its action, run in order."""
+    action: Callable[[], None]
 
 
 class Runner:
@@ -35,25 +56,52 @@ class Runner:
         self.skipped: list[str] = []  # units Listrak says no longer exist
 
     def run_units(self, label: str, units: list[Unit]) -> None:
-        self.progress.start(label, len(units), "units")
-        workers = self.max_workers if any(unit.records is None for unit in units) else 1
-        for unit, pages in ordered_pages(units, self._fetch, workers):
-            count = 0
-            try:
-                for page in pages:
-                    self.writer.write_encoded(page)
-                    count += page.count
-            except NotFoundError as exc:
-                LOGGER.warning("%s: skipped: %s", unit.describe(), exc)
-                self.skipped.append(unit.describe())
-            if unit.position is not None:
-                self.state.set_syncing(unit.stream.name)
-                self.state.set_position(unit.stream.name, self.run.start, self.run.end, unit.position)
-                self.writer.state(self.state.value)
-            self.progress.advance(count)
-        self.progress.finish()
+        self.run_groups([Group(label, units)])
 
-    def _fetch(self, unit: Unit) -> Iterator[EncodedPage]:
+    def run_groups(self, groups: Iterable[Group]) -> None:
+        """Runs the groups' units on the pool as one line: the next group's first requests go out
+        while this group's last units are still in flight, so the pool never drains between groups
+        (at Listrak's latency each drain would cost a few round trips). Records and STATE still come
+        out in order: a group's `started` runs before its first unit is written, `finished` after
+        its last. `groups` is read lazily, as the pool reaches each group."""
+        for unit, pages in ordered_pages(self._line(groups), self._fetch, self.max_workers):
+            if isinstance(unit, _Boundary):
+                unit.action()
+            else:
+                self._write(unit, pages)
+
+    def _line(self, groups: Iterable[Group]) -> Iterator[Unit | _Boundary]:
+        for group in groups:
+            yield _Boundary(lambda group=group: self._start(group))
+            yield from group.units
+            yield _Boundary(lambda group=group: self._finish(group))
+
+    def _start(self, group: Group) -> None:
+        group.started()
+        self.progress.start(group.label, len(group.units), "units")
+
+    def _finish(self, group: Group) -> None:
+        self.progress.finish()
+        group.finished()
+
+    def _write(self, unit: Unit, pages: Iterator[EncodedPage]) -> None:
+        count = 0
+        try:
+            for page in pages:
+                self.writer.write_encoded(page)
+                count += page.count
+        except NotFoundError as exc:
+            LOGGER.warning("%s: skipped: %s", unit.describe(), exc)
+            self.skipped.append(unit.describe())
+        if unit.position is not None:
+            self.state.set_syncing(unit.stream.name)
+            self.state.set_position(unit.stream.name, self.run.start, self.run.end, unit.position)
+            self.writer.state(self.state.value)
+        self.progress.advance(count)
+
+    def _fetch(self, unit: Unit | _Boundary) -> Iterator[EncodedPage]:
+        if isinstance(unit, _Boundary):
+            return iter(())
         encode = self._encoder(unit)
         if unit.records is not None:
             return iter([encode(unit.records)])

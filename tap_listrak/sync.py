@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Iterator
 
 from tap_listrak.catalog import Selection
 from tap_listrak.client import ListrakClient
@@ -17,7 +18,7 @@ from tap_listrak.output import SingerWriter
 from tap_listrak import plan
 from tap_listrak.parents import Parents
 from tap_listrak.progress import Progress
-from tap_listrak.runner import Runner
+from tap_listrak.runner import Group, Runner
 from tap_listrak.state import COMPLETE, State
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
 from tap_listrak.transform import DateReader, RecordShaper, format_utc
@@ -86,8 +87,7 @@ class Sync:
         elif syncing:
             LOGGER.info("The last run was interrupted in %s, which is not selected now; its position is dropped",
                         syncing)
-        for group in groups:
-            self._sync_group(group)
+        self.runner.run_groups(self._group_runs(groups))
         self.state.clear_positions()
         self.writer.state(self.state.value)
         self._summary()
@@ -104,20 +104,28 @@ class Sync:
                 needed.add(stream.name)
         return needed
 
-    def _sync_group(self, group: list[Selection]) -> None:
-        positions = {s.stream.name: self.state.position(s.stream.name, self.run_window.start, self.run_window.end)
-                     for s in group}
-        pending = [s for s in group if positions[s.stream.name] != COMPLETE]
-        for name in sorted(set(positions) - {s.stream.name for s in pending}):
-            LOGGER.info("%s: already complete for this run window, skipped", name)
-        if not pending:
-            return
+    def _group_runs(self, groups: list[list[Selection]]) -> Iterator[Group]:
+        """Each group with streams left to sync, built when the pool reaches it (its units may need a
+        parent read first, such as the message index)."""
+        for group in groups:
+            positions = {s.stream.name: self.state.position(s.stream.name, self.run_window.start,
+                                                            self.run_window.end) for s in group}
+            pending = [s for s in group if positions[s.stream.name] != COMPLETE]
+            for name in sorted(set(positions) - {s.stream.name for s in pending}):
+                LOGGER.info("%s: already complete for this run window, skipped", name)
+            if pending:
+                yield Group(", ".join(s.stream.name for s in pending), self._units(pending, positions),
+                            lambda pending=pending, positions=positions: self._started(pending, positions),
+                            lambda pending=pending: self._finished(pending))
+
+    def _started(self, pending: list[Selection], positions: dict) -> None:
         self.state.set_syncing(pending[0].stream.name)
         self.writer.state(self.state.value)
         for selection in pending:
             position = positions[selection.stream.name]
             LOGGER.info("%s: syncing%s", selection.stream.name, f" from position {position}" if position else "")
-        self.runner.run_units(", ".join(s.stream.name for s in pending), self._units(pending, positions))
+
+    def _finished(self, pending: list[Selection]) -> None:
         for selection in pending:
             self.state.set_complete(selection.stream.name, self.run_window.start, self.run_window.end)
             if selection.stream.replication_key:  # everything before the run's end is written now

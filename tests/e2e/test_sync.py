@@ -32,6 +32,15 @@ def test_every_stream_selected(emulator, tmp_path):
     _assert_singer_order(run)
 
 
+def test_max_workers_bounds_the_requests_in_flight_across_groups(emulator_factory, tmp_path):
+    # Groups overlap on the pool, and a parent read (the message index, the delivery windows) may run
+    # beside a group's units: the account still never sees more than max_workers requests at once.
+    emulator = emulator_factory(latency_ms=20)
+    run = run_tap(tmp_path, tap_config(emulator, START, max_workers=3), catalog=catalog_selecting(ALL))
+    assert_matches_truth(run, emulator.truth(START), ALL)
+    assert emulator.stats()["max_in_flight"] == 3
+
+
 def test_sequential_and_concurrent_runs_emit_the_same_records(emulator, tmp_path):
     truth = emulator.truth(START)
     run = run_tap(tmp_path, tap_config(emulator, START, max_workers=1), catalog=catalog_selecting(ALL))

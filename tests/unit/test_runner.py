@@ -70,3 +70,58 @@ def test_a_vanished_unit_is_skipped_named_and_its_position_still_moves():
     assert runner.skipped == ["message_opens of MsgID 8"]
     positions = [m["value"]["bookmarks"]["message_opens"]["position"][-1] for m in messages if m["type"] == "STATE"]
     assert positions == [7, 8, 9]
+
+
+class GatedPages(PagesByMsgID):
+    """Like PagesByMsgID, and notes which MsgIDs were asked for before `gate` was released."""
+
+    def __init__(self, pages, gate):
+        super().__init__(pages)
+        self.gate = gate
+        self.asked_before_gate = []
+
+    def pages(self, operation, convert, **params):
+        if not self.gate.is_set():
+            self.asked_before_gate.append(params["MsgID"])
+        if params["MsgID"] == 7:
+            assert self.gate.wait(5), "the first group's unit was never released"
+        yield from super().pages(operation, convert, **params)
+
+
+def test_groups_run_as_one_line_and_write_in_order():
+    import threading
+
+    from tap_listrak.runner import Group
+
+    gate = threading.Event()
+    table = {7: [[_open(2, "a@x")]], 8: [[_open(3, "b@x")]], 9: [[_open(4, "c@x")]]}
+    client = GatedPages(table, gate)
+    out, state = io.StringIO(), State()
+    run = plan.RunWindow(START, END, dt.timedelta(days=30), lambda value: value)
+    shapers = {"message_opens": RecordShaper(OPENS.date_fields, (), DateReader(UTC))}
+    writer = SingerWriter(out)
+    runner = Runner(client, writer, state, run, shapers, Progress(terminal=False), 4)
+
+    def unit(msg_id):
+        return plan.Unit(Selection(OPENS, None, OPENS.schema), [1, "2024-01-01", msg_id], {"MsgID": msg_id}, msg_id)
+
+    events = []
+
+    def mark(name):
+        def action():
+            events.append((name, [json.loads(line)["record"]["EmailAddress"]
+                                  for line in out.getvalue().splitlines() if '"RECORD"' in line]))
+            if name == "first started":
+                # The second group's units are already on the pool while the first one waits.
+                for _ in range(100):
+                    if set(client.asked_before_gate) >= {8, 9}:
+                        break
+                    threading.Event().wait(0.02)
+                gate.set()
+        return action
+
+    runner.run_groups([Group("first", [unit(7)], mark("first started"), mark("first finished")),
+                       Group("second", [unit(8), unit(9)], mark("second started"), mark("second finished"))])
+    assert set(client.asked_before_gate) >= {8, 9}
+    assert events == [("first started", []), ("first finished", ["a@x"]), ("second started", ["a@x"]),
+                      ("second finished", ["a@x", "b@x", "c@x"])]
