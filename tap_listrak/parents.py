@@ -17,7 +17,7 @@ from tap_listrak.concurrency import ordered_pages
 from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
 from tap_listrak.plan import REQUEST_MARGIN, RunWindow, request_params
-from tap_listrak.streams import STREAMS_BY_NAME, WINDOW, Stream
+from tap_listrak.streams import STREAMS_BY_NAME, WINDOW, Stream, children_of
 from tap_listrak.transform import RecordShaper, format_utc
 
 LOGGER = logging.getLogger(__name__)
@@ -41,6 +41,16 @@ class Parents:
         if stream.name not in self._records:
             self._records[stream.name] = self._read(stream, since or self.run.start)
         return self._records[stream.name]
+
+    def release(self, stream: Stream) -> None:
+        """Keeps of the stream's records only what its children and the walk read (their keys, the
+        order key, the event date): the rest of a message's fifty-odd fields is not held for the
+        rest of the run. The records already handed out are not changed."""
+        needed = {*stream.order_key, *(child.parent_field for child in children_of(stream.name))}
+        if stream.event_date:
+            needed.add(stream.event_date)
+        self._records[stream.name] = [{name: record[name] for name in needed if name in record}
+                                      for record in self._records[stream.name]]
 
     def _read(self, stream: Stream, since: dt.datetime) -> list[dict]:
         if stream.parent is None:

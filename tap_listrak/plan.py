@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 from tap_listrak.catalog import Selection
 from tap_listrak.streams import BATCH, RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
@@ -145,14 +145,39 @@ def units(group: list[Selection], positions: dict[str, list | None], parent: Str
     """The units of a group, parent record by parent record, each stream's after its position.
 
     `collected`: for a collected stream, its records (shaped, in order), which its units then carry."""
+    return list(iter_units(group, positions, parent, parent_records, run, include_test_messages, collected))
+
+
+class LazyUnits:
+    """A group's units, made as the pool takes them (a large account's units never all exist at
+    once), with their count for the progress line."""
+
+    def __init__(self, *args):
+        self._args = args
+        self._count: int | None = None
+
+    def __iter__(self) -> Iterator[Unit]:
+        return iter_units(*self._args)
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = sum(1 for _ in iter_units(*self._args))
+        return self._count
+
+
+def iter_units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
+               parent_records: list[dict], run: RunWindow, include_test_messages: bool,
+               collected: dict[str, list[dict]] | None = None) -> Iterator[Unit]:
+    """`units`, one at a time."""
     if parent is None:  # the account: one unit, and no position short of "complete"
-        return [Unit(selection, None, request_params(selection.stream, None, run, include_test_messages),
-                     records=(collected or {}).get(selection.stream.name)) for selection in group]
+        for selection in group:
+            yield Unit(selection, None, request_params(selection.stream, None, run, include_test_messages),
+                       records=(collected or {}).get(selection.stream.name))
+        return
     shares = {name: _by_parent(records, STREAMS_BY_NAME[name].parent_field) for name, records in
               (collected or {}).items()}
     walk_starts = {s.stream.name: format_utc(run.walk_start(s.stream)) for s in group}
     batches = {s.stream.name: _Batch(s) for s in group if s.stream.unit == BATCH}
-    result = []
     for record in parent_records:
         key = order_key(parent, record)
         for selection in group:
@@ -161,14 +186,13 @@ def units(group: list[Selection], positions: dict[str, list | None], parent: Str
                 continue
             value = record[stream.parent_field]
             if stream.name in batches:
-                result.extend(batches[stream.name].add(value, key))
+                yield from batches[stream.name].add(value, key)
             elif stream.name in shares:
-                result.append(Unit(selection, key, {}, value, shares[stream.name].get(value, [])))
+                yield Unit(selection, key, {}, value, shares[stream.name].get(value, []))
             else:
-                result.append(Unit(selection, key, request_params(stream, record, run, include_test_messages), value))
+                yield Unit(selection, key, request_params(stream, record, run, include_test_messages), value)
     for batch in batches.values():
-        result.extend(batch.flush())
-    return result
+        yield from batch.flush()
 
 
 def _pending(position: list | None, key: list, parent_date: str | None, record: dict, walk_start: str) -> bool:

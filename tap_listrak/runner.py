@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator
 
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
@@ -32,7 +32,7 @@ class Group:
     """Streams synced together: their units, and what to do (on the writer's side) before the first
     of them is written and after the last."""
     label: str
-    units: list[Unit]
+    units: Collection[Unit]          # a list, or plan.LazyUnits
     started: Callable[[], None] = _nothing
     finished: Callable[[], None] = _nothing
 

@@ -41,6 +41,7 @@ class Sync:
                                          dates.to_listrak, *self._incremental_bounds(end), list_ids=config.list_ids)
         shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, dates) for stream in STREAMS}
         self.parents = Parents(config, client, self.run_window, shapers)
+        self._selected = {selection.stream.name for selection in selections}
         self.runner = Runner(client, writer, state, self.run_window, shapers, progress or Progress(),
                              config.max_workers)
 
@@ -134,15 +135,21 @@ class Sync:
         self.state.set_syncing(None)
         self.writer.state(self.state.value)
 
-    def _units(self, group: list[Selection], positions: dict) -> list[plan.Unit]:
+    def _units(self, group: list[Selection], positions: dict) -> plan.LazyUnits:
         first = group[0].stream
         parent = STREAMS_BY_NAME[first.parent] if first.parent else None
         collected = None
         if first.collected:  # a collected stream is alone in its group
             collected = {first.name: self.parents.records(first, self._walk_start(first))}
+            # Its units carry its records until they are written; from now on only the fields its
+            # children need are kept.
+            self.parents.release(first)
         parent_records = self.parents.records(parent, self._walk_start(parent)) if parent else []
-        return plan.units(group, positions, parent, parent_records, self.run_window,
-                          self.config.include_test_messages, collected)
+        if parent and parent.name not in self._selected:
+            self.parents.release(parent)  # read only to walk it: its other fields are never written
+            parent_records = self.parents.records(parent)
+        return plan.LazyUnits(group, positions, parent, parent_records, self.run_window,
+                              self.config.include_test_messages, collected)
 
     def _walk_start(self, stream: Stream) -> dt.datetime:
         """How far back a collected stream is read: as far as the children selected now walk."""

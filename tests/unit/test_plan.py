@@ -148,3 +148,15 @@ def test_an_account_wide_stream_is_one_ranged_unit_and_keeps_only_the_lists_aske
     assert not _window(list_ids=frozenset({11})).keeps(stream)({**record, "AbuseDate": "2023-03-01T00:00:00.000000Z"})
     # list_ids never applies to a stream read per list (its lists are already restricted).
     assert _window(list_ids=frozenset({22})).keeps(STREAMS_BY_NAME["campaigns"])({"ListID": 11})
+
+
+def test_lazy_units_are_the_units_made_one_at_a_time_and_counted():
+    messages = _many_messages(5001)
+    group = [_selection("message_opens"), _selection("message_analytics")]
+    args = (group, {"message_opens": None, "message_analytics": None}, STREAMS_BY_NAME["messages"], messages,
+            _window(), False)
+    lazy = plan.LazyUnits(*args)
+    listed = plan.units(*args)
+    assert len(lazy) == len(listed) and len(listed) > 3
+    assert [(u.stream.name, u.position, u.params) for u in lazy] == \
+        [(u.stream.name, u.position, u.params) for u in listed]
