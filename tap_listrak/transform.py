@@ -80,7 +80,9 @@ def format_utc(value: dt.datetime) -> str:
     """The one RFC 3339 form the tap writes: UTC, six fractional digits, Z (a naive value is UTC)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(timespec="microseconds") + "Z"
+    # isoformat() writes six fractional digits unless there are none; its timespec= keyword would
+    # say the same but costs a third more (1.1 against 0.76 µs), and this runs for every date.
+    return value.isoformat() + ("Z" if value.microsecond else ".000000Z")
 
 
 class RecordShaper:

@@ -161,6 +161,9 @@ def test_to_listrak_round_trip(zone):
 def test_format_utc():
     assert format_utc(dt.datetime(2024, 1, 5, 8, 4, 5, 7, tzinfo=dt.timezone(dt.timedelta(hours=-5)))) == \
         "2024-01-05T13:04:05.000007Z"
+    # Always six fractional digits, whole seconds included, and four year digits.
+    assert format_utc(dt.datetime(2024, 1, 5, 8, 4, 5)) == "2024-01-05T08:04:05.000000Z"
+    assert format_utc(dt.datetime(999, 12, 31, 23, 59, 59, 999999)) == "0999-12-31T23:59:59.999999Z"
 
 
 # -- records --------------------------------------------------------------------------------------
