@@ -155,10 +155,9 @@ class ListrakClient:
         next(delays)  # a backoff wait generator yields once before its first delay
         started = time.monotonic()
         for attempt in range(1, config.backoff_max_tries + 1):
-            self._stop_if_cancelled()
             try:
                 with self._in_flight:
-                    self._stop_if_cancelled()  # the run may have ended while this waited for a slot
+                    self._stop_if_cancelled()  # checked once a slot is ours: the run may have ended meanwhile
                     return self._send(operation, body)
             except RetryableError as exc:
                 remaining = config.backoff_max_seconds - (time.monotonic() - started)

@@ -42,15 +42,16 @@ class Parents:
             self._records[stream.name] = self._read(stream, since or self.run.start)
         return self._records[stream.name]
 
-    def release(self, stream: Stream) -> None:
+    def release(self, stream: Stream) -> list[dict]:
         """Keeps of the stream's records only what its children and the walk read (their keys, the
         order key, the event date): the rest of a message's fifty-odd fields is not held for the
         rest of the run. The records already handed out are not changed."""
         needed = {*stream.order_key, *(child.parent_field for child in children_of(stream.name))}
         if stream.event_date:
             needed.add(stream.event_date)
-        self._records[stream.name] = [{name: record[name] for name in needed if name in record}
-                                      for record in self._records[stream.name]]
+        kept = self._records[stream.name] = [{name: record[name] for name in needed if name in record}
+                                             for record in self._records[stream.name]]
+        return kept
 
     def _read(self, stream: Stream, since: dt.datetime) -> list[dict]:
         if stream.parent is None:

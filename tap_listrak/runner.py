@@ -55,9 +55,6 @@ class Runner:
         self.max_workers = max_workers
         self.skipped: list[str] = []  # units Listrak says no longer exist
 
-    def run_units(self, label: str, units: list[Unit]) -> None:
-        self.run_groups([Group(label, units)])
-
     def run_groups(self, groups: Iterable[Group]) -> None:
         """Runs the groups' units on the pool as one line: the next group's first requests go out
         while this group's last units are still in flight, so the pool never drains between groups

@@ -146,8 +146,7 @@ class Sync:
             self.parents.release(first)
         parent_records = self.parents.records(parent, self._walk_start(parent)) if parent else []
         if parent and parent.name not in self._selected:
-            self.parents.release(parent)  # read only to walk it: its other fields are never written
-            parent_records = self.parents.records(parent)
+            parent_records = self.parents.release(parent)  # read only to walk it: its other fields are never written
         return plan.LazyUnits(group, positions, parent, parent_records, self.run_window,
                               self.config.include_test_messages, collected)
 

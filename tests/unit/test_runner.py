@@ -8,7 +8,7 @@ from tap_listrak.catalog import Selection
 from tap_listrak.errors import NotFoundError
 from tap_listrak.output import SingerWriter
 from tap_listrak.progress import Progress
-from tap_listrak.runner import Runner
+from tap_listrak.runner import Group, Runner
 from tap_listrak.state import State
 from tap_listrak.streams import STREAMS_BY_NAME
 from tap_listrak.transform import DateReader, RecordShaper
@@ -42,7 +42,7 @@ def _run(table, msg_ids, workers=4, fields=None):
     runner = Runner(PagesByMsgID(table), SingerWriter(out), state, run, shapers, Progress(terminal=False), workers)
     units = [plan.Unit(Selection(OPENS, fields, OPENS.schema), [1, "2024-01-01", msg_id], {"MsgID": msg_id}, msg_id)
              for msg_id in msg_ids]
-    runner.run_units("message_opens", units)
+    runner.run_groups([Group("message_opens", units)])
     return [json.loads(line) for line in out.getvalue().splitlines()], runner
 
 
@@ -91,7 +91,6 @@ class GatedPages(PagesByMsgID):
 def test_groups_run_as_one_line_and_write_in_order():
     import threading
 
-    from tap_listrak.runner import Group
 
     gate = threading.Event()
     table = {7: [[_open(2, "a@x")]], 8: [[_open(3, "b@x")]], 9: [[_open(4, "c@x")]]}
