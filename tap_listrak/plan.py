@@ -105,7 +105,13 @@ class Unit:
 
 def groups(selections: list[Selection], interrupted: str | None) -> list[list[Selection]]:
     """Parents before children; streamed siblings together (one walk over their parent keeps every
-    worker busy across them); the group interrupted by the last run goes first."""
+    worker busy across them); the group interrupted by the last run goes first.
+
+    Groups go by depth, and at one depth a streamed group before a collected one: a collected
+    parent (the message index) is read before its children's units are made, and the streamed
+    group's units, whose parent is already in hand, keep the pool busy meanwhile. That also starts
+    the long sequential walks (subscribed_contacts: every page of every list) early rather than
+    leaving them as the run's tail."""
     result: list[list[Selection]] = []
     by_name = {selection.stream.name: selection for selection in selections}
     for stream in STREAMS:
@@ -117,11 +123,19 @@ def groups(selections: list[Selection], interrupted: str | None) -> list[list[Se
             result[-1].append(selection)
         else:
             result.append([selection])
+    result.sort(key=lambda group: (_depth(group[0].stream), group[0].stream.collected))  # stable: table order
     first = next((group for group in result if interrupted in {s.stream.name for s in group}), None)
     if first:
         result.remove(first)
         result.insert(0, first)
     return result
+
+
+def _depth(stream: Stream) -> int:
+    depth = 0
+    while stream.parent:
+        stream, depth = STREAMS_BY_NAME[stream.parent], depth + 1
+    return depth
 
 
 def request_params(stream: Stream, parent: dict | None, run: RunWindow, include_test_messages: bool,

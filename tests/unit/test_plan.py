@@ -37,11 +37,12 @@ def _units(names, positions=None, window=None):
 
 
 def test_groups_put_parents_first_streamed_siblings_together_and_the_interrupted_group_first():
+    """subscribed_contacts (a child of lists) goes before the message index is read, not last."""
     names = ["lists", "messages", "message_sends", "message_opens", "message_clicks", "subscribed_contacts"]
     selections = [_selection(name) for name in names]
     as_names = lambda groups: [[s.stream.name for s in group] for group in groups]  # noqa: E731
     assert as_names(plan.groups(selections, None)) == [
-        ["lists"], ["messages"], ["message_sends", "message_opens", "message_clicks"], ["subscribed_contacts"]]
+        ["lists"], ["subscribed_contacts"], ["messages"], ["message_sends", "message_opens", "message_clicks"]]
     assert as_names(plan.groups(selections, "message_clicks"))[0] == ["message_sends", "message_opens",
                                                                        "message_clicks"]
 
