@@ -1,6 +1,7 @@
-"""The one door to Listrak: builds requests with zeep from the bundled WSDL, sends them with
-requests (timeouts, connection pool, retries with backoff, cancellation), reads the replies as they
-stream in (replies.py), and returns plain dicts.
+"""The one door to Listrak: builds requests with zeep from the bundled WSDL, sends them over a
+urllib3 connection pool (timeouts, proxies and CA bundle as requests reads them from the
+environment, retries with backoff, cancellation), reads the replies as they stream in
+(replies.py), and returns plain dicts.
 
 The WSDL is read from the package, never fetched. Credentials travel only in the WSUser SOAP
 header of the request body; they are never logged, and every error text is redacted.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -17,12 +19,14 @@ from typing import Callable, Iterator
 
 import backoff
 import requests
+import urllib3
 import zeep
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
 
 from tap_listrak.config import Config
 from tap_listrak.envelopes import Envelopes
-from tap_listrak.errors import Cancelled, ListrakError, NotFoundError, ProtocolError, RetryableError
+from tap_listrak.errors import Cancelled, ConfigError, ListrakError, NotFoundError, ProtocolError, RetryableError
 from tap_listrak.redaction import redact
 from tap_listrak.replies import NS, ItemReader, OperationReader, Page
 from tap_listrak.streams import STREAMS
@@ -42,7 +46,7 @@ def load_wsdl() -> zeep.Client:
 
 
 class ListrakClient:
-    """Thread-safe: one parsed WSDL, one requests Session sized to the worker pool.
+    """Thread-safe: one parsed WSDL, one connection pool sized to the workers.
 
     The first failure that ends the run (refused login or IP, a reply outside the contract, retries
     given up) cancels the client: no request starts after it, and a retry waiting for its turn
@@ -52,7 +56,8 @@ class ListrakClient:
         self.config = config
         self.zeep = zeep_client or load_wsdl()
         self.service = self.zeep.create_service(BINDING, config.endpoint_url)
-        self.session = self._session(config)
+        self.pool = connection_pool(config)
+        self.timeout = urllib3.Timeout(connect=config.request_timeout, read=config.request_timeout)
         # Every item type the tap reads, by operation: the stream table says it once.
         self.readers = {s.operation: OperationReader(s.operation, self._item_reader(s.item_type)) for s in STREAMS}
         header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
@@ -68,28 +73,12 @@ class ListrakClient:
         self._cancelled = threading.Event()
         self.failure: ListrakError | None = None
         self.max_reply_bytes = int(config.max_reply_megabytes * (1 << 20))
-        self._templates: dict[str, requests.PreparedRequest] = {}
+        self._headers = {stream.operation: _headers(config, stream.operation) for stream in STREAMS}
         self.requests_by_operation: Counter[str] = Counter()
         self.statuses: Counter[int] = Counter()
 
     def _item_reader(self, item_type: str) -> ItemReader:
         return ItemReader.from_zeep_type(self.zeep.get_type(f"{{{NS}}}{item_type}"))
-
-    @staticmethod
-    def _session(config: Config) -> requests.Session:
-        session = requests.Session()
-        pool = max(config.max_workers, 1) + 2
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool, max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = config.user_agent
-        # Proxy and CA-bundle variables are read once here rather than on every request (a fifth of
-        # a request's CPU); TLS verification stays on whatever they say.
-        environment = session.merge_environment_settings(config.endpoint_url, {}, None, True, None)
-        session.proxies.update(environment["proxies"])
-        session.verify = environment["verify"] or True
-        session.trust_env = False
-        return session
 
     # -- paging -----------------------------------------------------------------------------------
     def pages(self, operation: str, convert: Callable[[list[dict]], object] | None = None,
@@ -182,46 +171,37 @@ class ListrakClient:
 
     def _send(self, operation: str, body: bytes) -> Page:
         """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""
-        started, status = time.monotonic(), None
+        started, status, response = time.monotonic(), None, None
         try:
-            with self.session.send(self._prepared(operation, body), timeout=self.config.request_timeout,
-                                   stream=True, allow_redirects=False) as response:
-                status = response.status_code
-                self._count(operation, status)
-                return self.readers[operation].read(response.iter_content(READ_CHUNK), status, self.config.secrets,
-                                                    self.max_reply_bytes, self.cpu)
-        except requests.exceptions.SSLError as exc:
+            response = self.pool.urlopen("POST", self.config.endpoint_url, body=body, headers=self._headers[operation],
+                                         timeout=self.timeout, retries=False, redirect=False, preload_content=False)
+            status = response.status
+            self._count(operation, status)
+            page = self.readers[operation].read(response.stream(READ_CHUNK), status, self.config.secrets,
+                                                self.max_reply_bytes, self.cpu)
+            response.release_conn()  # read to its end: the connection serves the next request
+            response = None
+            return page
+        except urllib3.exceptions.SSLError as exc:
             raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
                                 "certificate is not trusted; fix the endpoint or the system's CA store") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError) as exc:
+        except (urllib3.exceptions.LocationValueError, urllib3.exceptions.ProxySchemeUnknown) as exc:
+            raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
+                                f"({exc.__class__.__name__}): check endpoint_url") from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # connection, timeout, broken or cut-off reply
             if status is None:
                 self._count(operation, 0)
             raise RetryableError(f"{operation}: {exc.__class__.__name__} talking to "
                                  f"{self.config.endpoint_url} ({_reason(exc)})") from None
-        except requests.exceptions.RequestException as exc:
-            raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
-                                f"({exc.__class__.__name__}): check endpoint_url") from None
         except RetryableError as exc:
             raise RetryableError(f"{operation}: {exc}") from None
         except ProtocolError as exc:
             raise ProtocolError(f"{operation}: {exc}") from None
         finally:
+            if response is not None:  # not read to its end: the connection is dropped, never reused
+                response.close()
+                response.release_conn()
             self._metric(operation, started, status)
-
-    def _prepared(self, operation: str, body: bytes) -> requests.PreparedRequest:
-        """The operation's request, prepared once (URL, headers) and copied with this body: a third
-        of the CPU requests spends per call goes to preparing what never changes."""
-        template = self._templates.get(operation)
-        if template is None:
-            headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"'}
-            template = self.session.prepare_request(requests.Request("POST", self.config.endpoint_url,
-                                                                     headers=headers, data=b"-"))
-            self._templates[operation] = template
-        prepared = template.copy()
-        prepared.body = body
-        prepared.headers["Content-Length"] = str(len(body))
-        return prepared
 
     @staticmethod
     def _metric(operation: str, started: float, status: int | None) -> None:
@@ -236,6 +216,30 @@ class ListrakClient:
         with self._lock:
             self.requests_by_operation[operation] += 1
             self.statuses[status] += 1
+
+
+def connection_pool(config: Config) -> urllib3.PoolManager:
+    """The pool every request goes through, sized to the workers, through the proxy the environment
+    names for endpoint_url. Proxy and CA-bundle variables (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE; else certifi's bundle) are read once, as requests reads them; TLS is always
+    verified. Requests are not sent through requests itself: its per-request work costs 0.25 ms of
+    CPU on top of urllib3's 0.33 ms, a twelfth of a sync's CPU in `make bench`."""
+    environment = requests.Session().merge_environment_settings(config.endpoint_url, {}, None, True, None)
+    bundle = DEFAULT_CA_BUNDLE_PATH if environment["verify"] is True else environment["verify"]
+    options = {"num_pools": 2, "maxsize": max(config.max_workers, 1) + 2, "cert_reqs": "CERT_REQUIRED",
+               ("ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"): bundle}
+    proxy = select_proxy(config.endpoint_url, environment["proxies"])
+    if not proxy:
+        return urllib3.PoolManager(**options)
+    if not proxy.lower().startswith(("http://", "https://")):
+        raise ConfigError(f"the proxy the environment names for {config.endpoint_url} is not an http:// or https:// "
+                          "URL (a SOCKS proxy?): this tap speaks HTTP proxies only; fix HTTPS_PROXY or NO_PROXY")
+    return urllib3.ProxyManager(proxy, proxy_headers=HTTPAdapter().proxy_headers(proxy), **options)
+
+
+def _headers(config: Config, operation: str) -> dict[str, str]:
+    return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"',
+            "User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"}
 
 
 def _signature(page: Page) -> tuple | None:
