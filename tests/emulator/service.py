@@ -43,7 +43,8 @@ class Service:
         self.pager = Pager(spec, dataset.spec.seed)
         self.render = wire.Renderer(dataset.clock, spec.event_date_format, spec.element_order)
         self.secondary = Secondary(dataset)
-        self._fragments = lru_cache(maxsize=192)(self._build_fragments)  # ~30 messages of all six streams
+        # The default, 192, holds ~30 messages of all six streams: each unit's pages come from one rendering.
+        self._fragments = lru_cache(maxsize=spec.cache_units)(self._build_fragments)
         # Operations answered in one reply, without Page: params, clock -> (rendered items, records).
         self._single = {"GetContactListCollection": self._lists, "ReportListMessageActivity": self._activity,
                         "GetCampaignCollection": self._campaigns, "GetMessageAnalyticsInformation": self._analytics,

@@ -126,6 +126,9 @@ class ServerSpec:
                                       "WSProfileAttribute, WSFeedbackLoopListing) in the bundled WSDL's order or "
                                       "reversed", choices=ELEMENT_ORDERS)
     latency_ms: float = knob(0.0, "delay added to every SOAP reply")
+    cache_units: int = knob(192, "rendered units (operation and list or message) kept in memory; the benchmark "
+                                 "keeps a whole account, so that generating data does not take the machine's "
+                                 "CPU from the tap under test", metavar="N")
     fault_rate: float = knob(0.0, "share of authenticated data calls that get an injected fault")
     fault_kinds: tuple[str, ...] = knob(DEFAULT_FAULT_KINDS, f"kinds drawn by --fault-rate, among "
                                                              f"{', '.join(FAULT_KINDS)}", choices=FAULT_KINDS,
