@@ -82,8 +82,9 @@ class ListrakClient:
 
     # -- paging -----------------------------------------------------------------------------------
     def pages(self, operation: str, convert: Callable[[list[dict]], object] | None = None,
-              **params) -> Iterator:
-        """Page 1, 2, … until an empty page; yields each page's items, or convert(items).
+              **params) -> Iterator[list]:
+        """Page 1, 2, … until an empty page; yields each page's items, or with `convert`, the list of
+        convert(batch) over the batches of items the page was read in (see replies.Page).
 
         Listrak publishes neither its page size nor that every page but the last is full, so only
         a page with no slot at all (the empty or the omitted result) ends a unit: a short page, or a
@@ -91,30 +92,25 @@ class ListrakClient:
         endpoint that ignores Page), is a protocol error rather than an endless loop."""
         previous = None
         for number in range(1, self.config.max_pages + 1):
-            page = self._request(operation, {**params, "Page": number})
+            page = self._request(operation, {**params, "Page": number}, convert)
             if not page.slots:
                 return
-            signature = _signature(page)
+            signature = (page.slots, page.first, page.last) if page.first is not None else None
             if signature is not None and signature == previous:
                 raise self._fail(ProtocolError(f"{operation} returned page {number} identical to page "
                                                f"{number - 1}: the endpoint ignores Page; stopping instead of "
                                                "reading forever"))
             previous = signature
-            if convert is None:
-                yield page.items
-            else:
-                with self.cpu:
-                    converted = convert(page.items)
-                yield converted
+            yield page.items
         # Through _fail, like every other error that ends the run: the other workers stop at once.
         raise self._fail(ProtocolError(f"{operation} returned {self.config.max_pages:,} pages without an empty "
                                        f"one ({params}): refusing to read on; raise max_pages if this unit is "
                                        "really that large"))
 
-    def items(self, operation: str, **params) -> list[dict]:
+    def items(self, operation: str, convert: Callable[[list[dict]], object] | None = None, **params) -> list:
         """One request, retried on transient failures → the items of its result (empty when the result
-        is empty or left out)."""
-        return self._request(operation, params).items
+        is empty or left out), or with `convert`, the list of convert(batch) as in pages()."""
+        return self._request(operation, params, convert).items
 
     def request(self, operation: str, **params) -> Page:
         """One request → its page (items and slot count)."""
@@ -137,7 +133,7 @@ class ListrakClient:
             raise Cancelled(str(self.failure) if self.failure else "the run was stopped")
 
     # -- one request, with retries ----------------------------------------------------------------
-    def _request(self, operation: str, params: dict) -> Page:
+    def _request(self, operation: str, params: dict, convert=None) -> Page:
         body = self.envelopes.body(operation, params)
         config = self.config
         delays = backoff.expo(factor=config.backoff_base_seconds)
@@ -147,7 +143,7 @@ class ListrakClient:
             try:
                 with self._in_flight:
                     self._stop_if_cancelled()  # checked once a slot is ours: the run may have ended meanwhile
-                    return self._send(operation, body)
+                    return self._send(operation, body, convert)
             except RetryableError as exc:
                 remaining = config.backoff_max_seconds - (time.monotonic() - started)
                 if attempt == config.backoff_max_tries or remaining <= 0:
@@ -169,7 +165,7 @@ class ListrakClient:
         self.cancel(exc)
         return exc
 
-    def _send(self, operation: str, body: bytes) -> Page:
+    def _send(self, operation: str, body: bytes, convert=None) -> Page:
         """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""
         started, status, response = time.monotonic(), None, None
         try:
@@ -178,7 +174,7 @@ class ListrakClient:
             status = response.status
             self._count(operation, status)
             page = self.readers[operation].read(response.stream(READ_CHUNK), status, self.config.secrets,
-                                                self.max_reply_bytes, self.cpu)
+                                                self.max_reply_bytes, self.cpu, convert)
             response.release_conn()  # read to its end: the connection serves the next request
             response = None
             return page
@@ -240,13 +236,6 @@ def connection_pool(config: Config) -> urllib3.PoolManager:
 def _headers(config: Config, operation: str) -> dict[str, str]:
     return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}{operation}"',
             "User-Agent": config.user_agent, "Accept-Encoding": "gzip, deflate"}
-
-
-def _signature(page: Page) -> tuple | None:
-    """What tells two pages apart cheaply, taken before the items are shaped (None: no real item)."""
-    if not page.items:
-        return None
-    return page.slots, repr(page.items[0]), repr(page.items[-1])
 
 
 def _reason(exc: Exception) -> str:

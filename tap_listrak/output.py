@@ -44,6 +44,13 @@ def encode_records(stream: str, records: list[dict]) -> EncodedPage:
     return EncodedPage(stream, data, len(records))
 
 
+def joined(stream: str, pages: list[EncodedPage]) -> EncodedPage:
+    """One page of RECORD lines from the batches it was encoded in (none: an empty page)."""
+    if len(pages) == 1:
+        return pages[0]
+    return EncodedPage(stream, b"".join([page.data for page in pages]), sum(page.count for page in pages))
+
+
 class SingerWriter:
     def __init__(self, stream=None):
         stream = stream or sys.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from itertools import chain
 from typing import Iterator
 
 from tap_listrak.client import ListrakClient
@@ -89,7 +90,7 @@ class Parents:
         for (record, _), pages in ordered_pages(units, fetch, self.config.max_workers):
             try:
                 for page in pages:
-                    for item in page:
+                    for item in chain.from_iterable(page):  # a page: its batches of shaped items
                         by_key[tuple(item[name] for name in stream.key_properties)] = item
             except NotFoundError as exc:
                 unit = f"{stream.name} of {stream.parent_field} {record[stream.parent_field]}"
@@ -98,6 +99,7 @@ class Parents:
         return list(by_key.values())
 
     def _shape(self, stream: Stream):
+        """Shapes a batch of items; the pages of a WINDOW unit (_window) come as one batch each."""
         shape = self.shapers[stream.name].shape
         return lambda items: [shape(item) for item in items]
 
@@ -121,5 +123,5 @@ class Parents:
         shape, field = self.shapers[stream.name].shape, stream.event_date
         low_text, high_text = format_utc(low), format_utc(high)
         # Windows never overlap: a record dated exactly on a boundary belongs to the later window.
-        yield [record for record in map(shape, page.items)
-               if record[field] is not None and low_text <= record[field] < high_text]
+        yield [[record for record in map(shape, page.items)
+                if record[field] is not None and low_text <= record[field] < high_text]]

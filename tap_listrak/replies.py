@@ -194,9 +194,16 @@ _HUGE_TEXT = "Resource limit exceeded"
 @dataclass
 class Page:
     """One reply's items. `slots` counts every array element, xsi:nil ones included, as the server
-    counts them: a page whose slots are all nil is not the end of the data."""
+    counts them: a page whose slots are all nil is not the end of the data.
+
+    Read with a converter, `items` holds what it made of each batch of items instead, batch by batch
+    as they arrived (RECORD lines, say): a page's items never all exist as dicts at once. `first` and
+    `last` are the repr of its first and last item as read, before any converter: what tells two
+    pages apart (None: no item)."""
     slots: int
     items: list
+    first: str | None = None
+    last: str | None = None
 
 
 def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
@@ -270,8 +277,10 @@ class OperationReader:
         self.item_reader = item_reader
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
-             max_bytes: int = 1 << 62, cpu: ContextManager = nullcontext()) -> Page:
-        """`cpu` is held while parsing, never while waiting for the next chunk (see client.py)."""
+             max_bytes: int = 1 << 62, cpu: ContextManager = nullcontext(),
+             convert: Callable[[list[dict]], object] | None = None) -> Page:
+        """`cpu` is held while parsing and converting, never while waiting for the next chunk (see
+        client.py). `convert`, if given, is applied to each batch of items as soon as it is read."""
         parser = etree.XMLPullParser(events=("start", "end"), tag=(self.result_tag, FAULT_TAG), **_PARSER_OPTIONS)
         page = Page(0, [])
         head, received, result = b"", 0, None
@@ -290,11 +299,11 @@ class OperationReader:
                     raise _unparsable(head, status, exc) from None
                 result = self._result_of(parser.read_events(), result, status, secrets)
                 if result is not None and len(result) > 1:
-                    self._take(result, len(result) - 1, page)  # every item but the last is complete
+                    self._take(result, len(result) - 1, page, convert)  # every item but the last is complete
         with cpu:
-            return self._finish(parser, head, result, status, secrets, page)
+            return self._finish(parser, head, result, status, secrets, page, convert)
 
-    def _finish(self, parser, head, result, status, secrets, page):
+    def _finish(self, parser, head, result, status, secrets, page, convert):
         try:
             root = parser.close()
         except etree.XMLSyntaxError as exc:
@@ -302,7 +311,7 @@ class OperationReader:
         result = self._result_of(parser.read_events(), result, status, secrets)
         self._check_envelope(root, status)
         if result is not None:
-            self._take(result, len(result), page)
+            self._take(result, len(result), page, convert)
         return page
 
     @staticmethod
@@ -315,16 +324,25 @@ class OperationReader:
                 result = element
         return result
 
-    def _take(self, result, count: int, page: Page) -> None:
-        """Reads the first `count` items of the result and drops them from the tree."""
+    def _take(self, result, count: int, page: Page, convert) -> None:
+        """Reads the first `count` items of the result, converted if asked, and drops them from the tree."""
         read, item_tag = self.item_reader.read, self.item_tag
+        batch = []
         for element in result[:count]:
             if element.tag != item_tag:
                 raise ProtocolError(f"unexpected {etree.QName(element).localname} in {self.operation}Result")
             page.slots += 1
             if not is_nil(element):  # a nil slot carries no data
-                page.items.append(read(element))
+                batch.append(read(element))
         del result[:count]
+        if batch:
+            if page.first is None:
+                page.first = repr(batch[0])
+            page.last = repr(batch[-1])
+            if convert is None:
+                page.items.extend(batch)
+            else:
+                page.items.append(convert(batch))
 
     def _check_envelope(self, root, status: int) -> None:
         if root.getroottree().docinfo.doctype:

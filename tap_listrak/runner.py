@@ -3,7 +3,8 @@ and a STATE after each unit, so a STATE always covers exactly the units before i
 
 Each page is flattened (a stream with a nested repeated field: one record per element), shaped, bounded
 to the run window (and, for an account-wide stream, to `list_ids`), projected to the selected fields and encoded as
-RECORD lines on the thread that read it; the writer only copies text to stdout.
+RECORD lines on the thread that read it, batch by batch as the reply arrives; the writer only copies
+text to stdout.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Callable, Collection, Iterable, Iterator
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
 from tap_listrak.errors import NotFoundError
-from tap_listrak.output import EncodedPage, SingerWriter, encode_records
+from tap_listrak.output import EncodedPage, SingerWriter, encode_records, joined
 from tap_listrak.plan import RunWindow, Unit
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
@@ -102,9 +103,11 @@ class Runner:
         encode = self._encoder(unit)
         if unit.records is not None:
             return iter([encode(unit.records)])
+        # Encoded batch by batch as the reply is read: a page never exists whole as dicts.
+        name, operation = unit.stream.name, unit.stream.operation
         if unit.stream.paged:
-            return self.client.pages(unit.stream.operation, encode, **unit.params)
-        return iter([encode(self.client.items(unit.stream.operation, **unit.params))])
+            return (joined(name, batches) for batches in self.client.pages(operation, encode, **unit.params))
+        return iter([joined(name, self.client.items(operation, encode, **unit.params))])
 
     def _encoder(self, unit: Unit) -> Callable[[list[dict]], EncodedPage]:
         """Shapes (unless already shaped), bounds, projects and encodes a page of items."""

@@ -19,7 +19,8 @@ OPENS = STREAMS_BY_NAME["message_opens"]
 
 
 class PagesByMsgID:
-    """Answers client.pages() from a table; a missing MsgID is Listrak's not-found fault."""
+    """Answers client.pages() from a table, each page read in one batch; a missing MsgID is Listrak's
+    not-found fault."""
 
     def __init__(self, pages: dict[int, list[list[dict]]]):
         self.table = pages
@@ -28,7 +29,7 @@ class PagesByMsgID:
         if params["MsgID"] not in self.table:
             raise NotFoundError("Listrak says the object no longer exists (404 - File or directory not found.)")
         for page in self.table[params["MsgID"]]:
-            yield convert([dict(item) for item in page])
+            yield [convert([dict(item) for item in page])]
 
 
 def _open(day: int, email: str) -> dict:
