@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import orjson
 
@@ -24,6 +25,9 @@ def _exact_number(value):
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+SPOOL_MEMORY = 64 * 1024  # bytes of a SpooledPage kept in memory
 
 
 class EncodedPage(NamedTuple):
@@ -44,11 +48,27 @@ def encode_records(stream: str, records: list[dict]) -> EncodedPage:
     return EncodedPage(stream, data, len(records))
 
 
-def joined(stream: str, pages: list[EncodedPage]) -> EncodedPage:
-    """One page of RECORD lines from the batches it was encoded in (none: an empty page)."""
-    if len(pages) == 1:
-        return pages[0]
-    return EncodedPage(stream, b"".join([page.data for page in pages]), sum(page.count for page in pages))
+class SpooledPage:
+    """A page's RECORD lines, appended batch by batch as its reply is read: in memory up to
+    SPOOL_MEMORY bytes, in an anonymous temporary file beyond. A page waits for every unit before its
+    own to be written, and a dozen workers each read ahead: held in memory, those pages would make
+    peak memory follow page size (a full page of 2,500 records is ~300 KB) rather than stay flat."""
+
+    def __init__(self, stream: str):
+        self.stream = stream
+        self.count = 0
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+
+    def append(self, page: EncodedPage) -> None:
+        self._file.write(page.data)
+        self.count += page.count
+
+    def write_to(self, write: Callable[[bytes], object]) -> None:
+        """Copies the lines to `write` and frees the page."""
+        with self._file as file:
+            file.seek(0)
+            while chunk := file.read(SPOOL_MEMORY):
+                write(chunk)
 
 
 class SingerWriter:
@@ -76,9 +96,12 @@ class SingerWriter:
     def records(self, stream: str, records: list[dict]) -> None:
         self.write_encoded(encode_records(stream, records))
 
-    def write_encoded(self, page: EncodedPage) -> None:
+    def write_encoded(self, page: EncodedPage | SpooledPage) -> None:
         """Writes RECORD lines encoded beforehand (on the worker that read them, see encode_records)."""
-        self._write_bytes(page.data)
+        if isinstance(page, SpooledPage):
+            page.write_to(self._write_bytes)
+        else:
+            self._write_bytes(page.data)
         self.records_by_stream[page.stream] = self.records_by_stream.get(page.stream, 0) + page.count
 
     def state(self, state: dict) -> None:

@@ -197,7 +197,8 @@ class Page:
     counts them: a page whose slots are all nil is not the end of the data.
 
     Read with a converter, `items` holds what it made of each batch of items instead, batch by batch
-    as they arrived (RECORD lines, say): a page's items never all exist as dicts at once. `first` and
+    as they arrived (RECORD lines, say): a page's items never all exist as dicts at once. `items` is
+    a list unless the reader is given another collection (anything with append). `first` and
     `last` are the repr of its first and last item as read, before any converter: what tells two
     pages apart (None: no item)."""
     slots: int
@@ -278,11 +279,12 @@ class OperationReader:
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
              max_bytes: int = 1 << 62, cpu: ContextManager = nullcontext(),
-             convert: Callable[[list[dict]], object] | None = None) -> Page:
+             convert: Callable[[list[dict]], object] | None = None, collect: Callable[[], object] = list) -> Page:
         """`cpu` is held while parsing and converting, never while waiting for the next chunk (see
-        client.py). `convert`, if given, is applied to each batch of items as soon as it is read."""
+        client.py). `convert`, if given, is applied to each batch of items as soon as it is read, and
+        its results are appended to `collect()`, a new collection per reply."""
         parser = etree.XMLPullParser(events=("start", "end"), tag=(self.result_tag, FAULT_TAG), **_PARSER_OPTIONS)
-        page = Page(0, [])
+        page = Page(0, collect() if convert is not None else [])
         head, received, result = b"", 0, None
         for chunk in chunks:
             if not head:

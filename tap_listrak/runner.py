@@ -15,7 +15,7 @@ from typing import Callable, Collection, Iterable, Iterator
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
 from tap_listrak.errors import NotFoundError
-from tap_listrak.output import EncodedPage, SingerWriter, encode_records, joined
+from tap_listrak.output import EncodedPage, SingerWriter, SpooledPage, encode_records
 from tap_listrak.plan import RunWindow, Unit
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
@@ -82,7 +82,7 @@ class Runner:
         self.progress.finish()
         group.finished()
 
-    def _write(self, unit: Unit, pages: Iterator[EncodedPage]) -> None:
+    def _write(self, unit: Unit, pages: Iterator[EncodedPage | SpooledPage]) -> None:
         count = 0
         try:
             for page in pages:
@@ -97,17 +97,18 @@ class Runner:
             self.writer.state(self.state.value)
         self.progress.advance(count)
 
-    def _fetch(self, unit: Unit | _Boundary) -> Iterator[EncodedPage]:
+    def _fetch(self, unit: Unit | _Boundary) -> Iterator[EncodedPage | SpooledPage]:
         if isinstance(unit, _Boundary):
             return iter(())
         encode = self._encoder(unit)
         if unit.records is not None:
             return iter([encode(unit.records)])
-        # Encoded batch by batch as the reply is read: a page never exists whole as dicts.
-        name, operation = unit.stream.name, unit.stream.operation
+        # Encoded batch by batch as the reply is read, into a page that spills to disk past a few
+        # batches: neither a page's dicts nor its lines are ever held whole in memory.
+        spool = lambda: SpooledPage(unit.stream.name)  # noqa: E731
         if unit.stream.paged:
-            return (joined(name, batches) for batches in self.client.pages(operation, encode, **unit.params))
-        return iter([joined(name, self.client.items(operation, encode, **unit.params))])
+            return self.client.pages(unit.stream.operation, encode, spool, **unit.params)
+        return iter([self.client.items(unit.stream.operation, encode, spool, **unit.params)])
 
     def _encoder(self, unit: Unit) -> Callable[[list[dict]], EncodedPage]:
         """Shapes (unless already shaped), bounds, projects and encodes a page of items."""

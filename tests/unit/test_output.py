@@ -138,3 +138,26 @@ def test_nested_values():
               "EnableRSS": False, "Rate": Decimal("0.5")}
     SingerWriter(out).records("lists", [record])
     assert json.loads(lines_of(out)[0], parse_float=Decimal)["record"] == record
+
+
+def test_a_spooled_page_keeps_a_few_batches_in_memory_and_the_rest_on_disk():
+    """A page waiting for its turn holds at most SPOOL_MEMORY bytes in memory, and writes out exactly
+    the lines of its batches, in order."""
+    from tap_listrak.output import SPOOL_MEMORY, SpooledPage, encode_records
+
+    page = SpooledPage("message_opens")
+    batches = [[{"ContactID": n, "EmailAddress": f"c{n}@example.com" + "x" * 200} for n in range(k, k + 50)]
+               for k in range(0, 1000, 50)]
+    encoded = [encode_records("message_opens", batch) for batch in batches]
+    page.append(encoded[0])
+    assert not page._file._rolled  # one batch: still in memory
+    for batch in encoded[1:]:
+        page.append(batch)
+    assert sum(len(batch.data) for batch in encoded) > SPOOL_MEMORY and page._file._rolled
+    text, raw = buffered()
+    writer = SingerWriter(text)
+    writer.write_encoded(page)
+    writer.flush()
+    records = [json.loads(line)["record"]["ContactID"] for line in raw.getvalue().decode("utf-8").splitlines()]
+    assert records == list(range(1000)) and writer.records_by_stream == {"message_opens": 1000}
+    assert page._file.closed  # written once, then freed
