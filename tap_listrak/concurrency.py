@@ -3,7 +3,8 @@ order of the units, and a unit's pages come out only after every earlier unit's.
 
 That order is what lets a STATE after unit N promise that units 1..N were written. Memory stays
 bounded: `workers` threads run the units, at most LOOKAHEAD × `workers` units are started ahead
-of the one being written, and each buffers at most PAGES_BUFFERED_PER_UNIT pages. The lookahead
+of the one being written, and each buffers at most PAGES_BUFFERED_PER_UNIT + 1 pages (the queue's
+slot for the end marker may hold a page first) and one in its worker's hand. The lookahead
 keeps every thread busy while the unit at the head of the line is a slow, many-page one. The pool
 runs units in submission order, so the head always has a thread: no unit can wait on a later one.
 """
@@ -16,8 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
 
 Unit = TypeVar("Unit")
-PAGES_BUFFERED_PER_UNIT = 1
-LOOKAHEAD = 2
+PAGES_BUFFERED_PER_UNIT = 2
+# Pages waiting their turn spill to disk past a few KB (output.SpooledPage), so a deep lookahead costs
+# little memory; it keeps the pool busy while the unit at the head is a long sequential walk (every
+# page of a large list's subscribed contacts).
+LOOKAHEAD = 8
 _DONE = object()
 
 
@@ -50,7 +54,8 @@ def ordered_pages(units: Iterable[Unit], fetch: Callable[[Unit], Iterator[list]]
 
 
 def _start(pool, fetch, unit, stop) -> queue.Queue:
-    pages: queue.Queue = queue.Queue(maxsize=PAGES_BUFFERED_PER_UNIT)
+    # One slot more for the end marker: a finished unit gives its thread back without waiting its turn.
+    pages: queue.Queue = queue.Queue(maxsize=PAGES_BUFFERED_PER_UNIT + 1)
 
     def put(item) -> bool:
         while not stop.is_set():

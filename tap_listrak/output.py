@@ -27,7 +27,7 @@ def _exact_number(value):
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-SPOOL_MEMORY = 64 * 1024  # bytes of a SpooledPage kept in memory
+SPOOL_MEMORY = 16 * 1024  # bytes of a SpooledPage kept in memory
 
 
 class EncodedPage(NamedTuple):

@@ -127,7 +127,7 @@ def test_a_unit_runs_only_a_few_pages_ahead():
     unit, pages = next(walk)
     assert unit == 0 and next(pages) == [0]
     time.sleep(0.2)   # room for unit 1 to run ahead if it could
-    assert produced[1] <= concurrency.PAGES_BUFFERED_PER_UNIT + 1
+    assert produced[1] <= concurrency.PAGES_BUFFERED_PER_UNIT + 2  # the queue and its end slot, and one in hand
     release.set()
     assert list(pages) == [[1]]
     unit, pages = next(walk)
@@ -239,7 +239,7 @@ def test_workers_stop_after_a_failure():
     assert open_fetches == set()     # every worker's fetch was closed before the error got here
     assert len(pulled) <= 2 + 4 * concurrency.LOOKAHEAD   # no unit beyond the lookahead window was taken
     snapshot = dict(produced)
-    assert all(snapshot[unit] <= concurrency.PAGES_BUFFERED_PER_UNIT + 1 for unit in snapshot if unit > 2)
+    assert all(snapshot[unit] <= concurrency.PAGES_BUFFERED_PER_UNIT + 2 for unit in snapshot if unit > 2)
     time.sleep(0.3)
     assert produced == snapshot      # and nothing runs on in the background
     assert not [t for t in threading.enumerate() if t.name.startswith("listrak")]
