@@ -22,6 +22,11 @@ class StateError(TapError):
     """The state file is unreadable or not shaped like the tap's state."""
 
 
+# -- this machine -------------------------------------------------------------------------------
+class SpoolError(TapError):
+    """The temporary file that holds pages waiting to be written cannot be written (disk full, TMPDIR)."""
+
+
 # -- what Listrak (or whatever answers at the endpoint) said ---------------------------------
 class ListrakError(TapError):
     """Base of errors raised for a reply or a failed exchange with the service."""

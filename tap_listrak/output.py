@@ -17,6 +17,8 @@ from typing import Callable, NamedTuple
 
 import orjson
 
+from tap_listrak.errors import SpoolError
+
 
 def _exact_number(value):
     if isinstance(value, Decimal) and value.is_finite():
@@ -60,7 +62,12 @@ class SpooledPage:
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
 
     def append(self, page: EncodedPage) -> None:
-        self._file.write(page.data)
+        try:
+            self._file.write(page.data)
+        except OSError as exc:  # raised as such, it would pass for a network failure and be retried
+            raise SpoolError(f"cannot write the temporary file that holds pages waiting to be written, in "
+                             f"{tempfile.gettempdir()} ({exc.strerror or exc}): free space there, or point TMPDIR "
+                             "at a writable folder") from None
         self.count += page.count
 
     def write_to(self, write: Callable[[bytes], object]) -> None:

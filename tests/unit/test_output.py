@@ -161,3 +161,21 @@ def test_a_spooled_page_keeps_a_few_batches_in_memory_and_the_rest_on_disk():
     records = [json.loads(line)["record"]["ContactID"] for line in raw.getvalue().decode("utf-8").splitlines()]
     assert records == list(range(1000)) and writer.records_by_stream == {"message_opens": 1000}
     assert page._file.closed  # written once, then freed
+
+
+def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure(monkeypatch, tmp_path):
+    """A spool that cannot roll over to disk says so, naming the folder and the fix; raised as an
+    OSError it would pass for a broken connection and be retried."""
+    import tempfile
+
+    from tap_listrak.errors import ListrakError, SpoolError
+    from tap_listrak.output import SpooledPage, encode_records
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    page = SpooledPage("message_opens")
+    big = encode_records("message_opens", [{"EmailAddress": "x" * 1000, "n": n} for n in range(100)])
+    with pytest.raises(SpoolError) as caught:
+        page.append(big)
+    message = str(caught.value)
+    assert "missing" in message and "TMPDIR" in message and "\n" not in message
+    assert not isinstance(caught.value, (OSError, ListrakError))
