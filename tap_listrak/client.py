@@ -80,10 +80,9 @@ class ListrakClient:
         return ItemReader.from_zeep_type(self.zeep.get_type(f"{{{NS}}}{item_type}"))
 
     # -- paging -----------------------------------------------------------------------------------
-    def pages(self, operation: str, convert: Callable[[list[dict]], object] | None = None,
-              collect: Callable[[], object] = list, **params) -> Iterator:
-        """Page 1, 2, … until an empty page; yields each page's items, or with `convert`, a
-        collect() holding convert(batch) of each batch of items the page was read in (see replies.Page).
+    def pages(self, operation: str, collect: Callable[[], object] = list, **params) -> Iterator:
+        """Page 1, 2, … until an empty page; yields each page's items, as a list or as the collect()
+        that took them batch by batch while the reply was read (see replies.Page).
 
         Listrak publishes neither its page size nor that every page but the last is full, so only
         a page with no slot at all (the empty or the omitted result) ends a unit: a short page, or a
@@ -91,7 +90,7 @@ class ListrakClient:
         endpoint that ignores Page), is a protocol error rather than an endless loop."""
         previous = None
         for number in range(1, self.config.max_pages + 1):
-            page = self._request(operation, {**params, "Page": number}, convert, collect)
+            page = self._request(operation, {**params, "Page": number}, collect)
             if not page.slots:
                 return
             signature = (page.slots, page.first, page.last) if page.first is not None else None
@@ -106,11 +105,10 @@ class ListrakClient:
                                        f"one ({params}): refusing to read on; raise max_pages if this unit is "
                                        "really that large"))
 
-    def items(self, operation: str, convert: Callable[[list[dict]], object] | None = None,
-              collect: Callable[[], object] = list, **params):
+    def items(self, operation: str, collect: Callable[[], object] = list, **params):
         """One request, retried on transient failures → the items of its result (empty when the result
-        is empty or left out), or with `convert`, collect() holding what it made of them, as in pages()."""
-        return self._request(operation, params, convert, collect).items
+        is empty or left out), in a list or a collect() as in pages()."""
+        return self._request(operation, params, collect).items
 
     def request(self, operation: str, **params) -> Page:
         """One request → its page (items and slot count)."""
@@ -133,7 +131,7 @@ class ListrakClient:
             raise Cancelled(str(self.failure) if self.failure else "the run was stopped")
 
     # -- one request, with retries ----------------------------------------------------------------
-    def _request(self, operation: str, params: dict, convert=None, collect=list) -> Page:
+    def _request(self, operation: str, params: dict, collect=list) -> Page:
         body = self.envelopes.body(operation, params)
         config = self.config
         delays = None  # made on the first retry (see _delays)
@@ -142,7 +140,7 @@ class ListrakClient:
             try:
                 with self._in_flight:
                     self._stop_if_cancelled()  # checked once a slot is ours: the run may have ended meanwhile
-                    return self._send(operation, body, convert, collect)
+                    return self._send(operation, body, collect)
             except RetryableError as exc:
                 remaining = config.backoff_max_seconds - (time.monotonic() - started)
                 if attempt == config.backoff_max_tries or remaining <= 0:
@@ -165,7 +163,7 @@ class ListrakClient:
         self.cancel(exc)
         return exc
 
-    def _send(self, operation: str, body: bytes, convert=None, collect=list) -> Page:
+    def _send(self, operation: str, body: bytes, collect=list) -> Page:
         """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""
         started, status, response = time.monotonic(), None, None
         try:
@@ -174,7 +172,7 @@ class ListrakClient:
             status = response.status
             self._count(operation, status)
             page = self.readers[operation].read(response.stream(READ_CHUNK), status, self.config.secrets,
-                                                self.max_reply_bytes, self.cpu, convert, collect)
+                                                self.max_reply_bytes, self.cpu, collect)
             response.release_conn()  # read to its end: the connection serves the next request
             response = None
             return page

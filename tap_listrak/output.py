@@ -37,6 +37,9 @@ class EncodedPage(NamedTuple):
     data: bytes  # RECORD lines, newline-terminated
     count: int
 
+    def write_to(self, write: Callable[[bytes], object]) -> None:
+        write(self.data)
+
 
 def encode_records(stream: str, records: list[dict]) -> EncodedPage:
     """A page of records as RECORD lines. Thread-safe; a page waiting to be written as bytes takes a
@@ -51,17 +54,20 @@ def encode_records(stream: str, records: list[dict]) -> EncodedPage:
 
 
 class SpooledPage:
-    """A page's RECORD lines, appended batch by batch as its reply is read: in memory up to
-    SPOOL_MEMORY bytes, in an anonymous temporary file beyond. A page waits for every unit before its
-    own to be written, and a dozen workers each read ahead: held in memory, those pages would make
-    peak memory follow page size (a full page of 2,500 records is ~300 KB) rather than stay flat."""
+    """A page's RECORD lines, encoded batch by batch as its reply is read (`extend`, see
+    replies.Page): in memory up to SPOOL_MEMORY bytes, in an anonymous temporary file beyond. A page
+    waits for every unit before its own to be written, and a dozen workers each read ahead: held in
+    memory, those pages would make peak memory follow page size (a full page of 2,500 records is
+    ~300 KB) rather than stay flat."""
 
-    def __init__(self, stream: str):
+    def __init__(self, stream: str, encode: Callable[[list[dict]], EncodedPage]):
         self.stream = stream
         self.count = 0
+        self._encode = encode
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
 
-    def append(self, page: EncodedPage) -> None:
+    def extend(self, items: list[dict]) -> None:
+        page = self._encode(items)
         try:
             self._file.write(page.data)
         except OSError as exc:  # raised as such, it would pass for a network failure and be retried
@@ -105,10 +111,7 @@ class SingerWriter:
 
     def write_encoded(self, page: EncodedPage | SpooledPage) -> None:
         """Writes RECORD lines encoded beforehand (on the worker that read them, see encode_records)."""
-        if isinstance(page, SpooledPage):
-            page.write_to(self._write_bytes)
-        else:
-            self._write_bytes(page.data)
+        page.write_to(self._write_bytes)
         self.records_by_stream[page.stream] = self.records_by_stream.get(page.stream, 0) + page.count
 
     def state(self, state: dict) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from itertools import chain
 from typing import Iterator
 
 from tap_listrak.client import ListrakClient
@@ -45,7 +44,7 @@ class Parents:
 
     def release(self, stream: Stream) -> list[dict]:
         """Keeps of the stream's records only what its children and the walk read (their keys, the
-        order key, the event date): the rest of a message's fifty-odd fields is not held for the
+        order key, the event date): the rest of a message's fields is not held for the
         rest of the run. The records already handed out are not changed."""
         needed = {*stream.order_key, *(child.parent_field for child in children_of(stream.name))}
         if stream.event_date:
@@ -83,25 +82,21 @@ class Parents:
         def fetch(unit) -> Iterator[list[dict]]:
             record, window = unit
             if window is None:
-                return self.client.pages(stream.operation, self._shape(stream),
-                                         **request_params(stream, record, self.run, self.config.include_test_messages))
+                shape = self.shapers[stream.name].shape
+                params = request_params(stream, record, self.run, self.config.include_test_messages)
+                return ([shape(item) for item in page] for page in self.client.pages(stream.operation, **params))
             return self._window(stream, record, *window)
 
         for (record, _), pages in ordered_pages(units, fetch, self.config.max_workers):
             try:
                 for page in pages:
-                    for item in chain.from_iterable(page):  # a page: its batches of shaped items
+                    for item in page:
                         by_key[tuple(item[name] for name in stream.key_properties)] = item
             except NotFoundError as exc:
                 unit = f"{stream.name} of {stream.parent_field} {record[stream.parent_field]}"
                 LOGGER.warning("%s: skipped: %s", unit, exc)
                 self.skipped.append(unit)
         return list(by_key.values())
-
-    def _shape(self, stream: Stream):
-        """Shapes a batch of items; the pages of a WINDOW unit (_window) come as one batch each."""
-        shape = self.shapers[stream.name].shape
-        return lambda items: [shape(item) for item in items]
 
     def _window(self, stream: Stream, parent: dict, low: dt.datetime, high: dt.datetime) -> Iterator[list[dict]]:
         params = request_params(stream, parent, self.run, self.config.include_test_messages, (low, high))
@@ -123,5 +118,5 @@ class Parents:
         shape, field = self.shapers[stream.name].shape, stream.event_date
         low_text, high_text = format_utc(low), format_utc(high)
         # Windows never overlap: a record dated exactly on a boundary belongs to the later window.
-        yield [[record for record in map(shape, page.items)
-                if record[field] is not None and low_text <= record[field] < high_text]]
+        yield [record for record in map(shape, page.items)
+               if record[field] is not None and low_text <= record[field] < high_text]

@@ -196,11 +196,11 @@ class Page:
     """One reply's items. `slots` counts every array element, xsi:nil ones included, as the server
     counts them: a page whose slots are all nil is not the end of the data.
 
-    Read with a converter, `items` holds what it made of each batch of items instead, batch by batch
-    as they arrived (RECORD lines, say): a page's items never all exist as dicts at once. `items` is
-    a list unless the reader is given another collection (anything with append). `first` and
-    `last` are the repr of its first and last item as read, before any converter: what tells two
-    pages apart (None: no item)."""
+    `items` is the list of the items, or what the reader's `collect` made: a collection that takes
+    each batch of items as soon as it is read (`extend`) and may turn it into something else at once
+    (RECORD lines, say), so that a page's items never all exist as dicts. `first` and `last` are the
+    repr of its first and last item as read, before anything changed them: what tells two pages
+    apart (None: no item)."""
     slots: int
     items: list
     first: str | None = None
@@ -279,12 +279,12 @@ class OperationReader:
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
              max_bytes: int = 1 << 62, cpu: ContextManager = nullcontext(),
-             convert: Callable[[list[dict]], object] | None = None, collect: Callable[[], object] = list) -> Page:
-        """`cpu` is held while parsing and converting, never while waiting for the next chunk (see
-        client.py). `convert`, if given, is applied to each batch of items as soon as it is read, and
-        its results are appended to `collect()`, a new collection per reply."""
+             collect: Callable[[], object] = list) -> Page:
+        """`cpu` is held while parsing and collecting, never while waiting for the next chunk (see
+        client.py). Each batch of items goes to `collect()`, a new collection per reply, as soon as it
+        is read."""
         parser = etree.XMLPullParser(events=("start", "end"), tag=(self.result_tag, FAULT_TAG), **_PARSER_OPTIONS)
-        page = Page(0, collect() if convert is not None else [])
+        page = Page(0, collect())
         head, received, result = b"", 0, None
         for chunk in chunks:
             if not head:
@@ -301,11 +301,11 @@ class OperationReader:
                     raise _unparsable(head, status, exc) from None
                 result = self._result_of(parser.read_events(), result, status, secrets)
                 if result is not None and len(result) > 1:
-                    self._take(result, len(result) - 1, page, convert)  # every item but the last is complete
+                    self._take(result, len(result) - 1, page)  # every item but the last is complete
         with cpu:
-            return self._finish(parser, head, result, status, secrets, page, convert)
+            return self._finish(parser, head, result, status, secrets, page)
 
-    def _finish(self, parser, head, result, status, secrets, page, convert):
+    def _finish(self, parser, head, result, status, secrets, page):
         try:
             root = parser.close()
         except etree.XMLSyntaxError as exc:
@@ -313,7 +313,7 @@ class OperationReader:
         result = self._result_of(parser.read_events(), result, status, secrets)
         self._check_envelope(root, status)
         if result is not None:
-            self._take(result, len(result), page, convert)
+            self._take(result, len(result), page)
         return page
 
     @staticmethod
@@ -326,8 +326,8 @@ class OperationReader:
                 result = element
         return result
 
-    def _take(self, result, count: int, page: Page, convert) -> None:
-        """Reads the first `count` items of the result, converted if asked, and drops them from the tree."""
+    def _take(self, result, count: int, page: Page) -> None:
+        """Reads the first `count` items of the result into the page and drops them from the tree."""
         read, item_tag = self.item_reader.read, self.item_tag
         batch = []
         for element in result[:count]:
@@ -341,10 +341,7 @@ class OperationReader:
             if page.first is None:
                 page.first = repr(batch[0])
             page.last = repr(batch[-1])
-            if convert is None:
-                page.items.extend(batch)
-            else:
-                page.items.append(convert(batch))
+            page.items.extend(batch)
 
     def _check_envelope(self, root, status: int) -> None:
         if root.getroottree().docinfo.doctype:

@@ -105,10 +105,10 @@ class Runner:
             return iter([encode(unit.records)])
         # Encoded batch by batch as the reply is read, into a page that spills to disk past a few
         # batches: neither a page's dicts nor its lines are ever held whole in memory.
-        spool = lambda: SpooledPage(unit.stream.name)  # noqa: E731
+        spool = lambda: SpooledPage(unit.stream.name, encode)  # noqa: E731
         if unit.stream.paged:
-            return self.client.pages(unit.stream.operation, encode, spool, **unit.params)
-        return iter([self.client.items(unit.stream.operation, encode, spool, **unit.params)])
+            return self.client.pages(unit.stream.operation, spool, **unit.params)
+        return iter([self.client.items(unit.stream.operation, spool, **unit.params)])
 
     def _encoder(self, unit: Unit) -> Callable[[list[dict]], EncodedPage]:
         """Shapes (unless already shaped), bounds, projects and encodes a page of items."""

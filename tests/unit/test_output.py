@@ -145,14 +145,19 @@ def test_a_spooled_page_keeps_a_few_batches_in_memory_and_the_rest_on_disk():
     the lines of its batches, in order."""
     from tap_listrak.output import SPOOL_MEMORY, SpooledPage, encode_records
 
-    page = SpooledPage("message_opens")
+    encoded = []
+
+    def encode(batch):
+        encoded.append(encode_records("message_opens", batch))
+        return encoded[-1]
+
+    page = SpooledPage("message_opens", encode)
     batches = [[{"ContactID": n, "EmailAddress": f"c{n}@example.com" + "x" * 200} for n in range(k, k + 50)]
                for k in range(0, 1000, 50)]
-    encoded = [encode_records("message_opens", batch) for batch in batches]
-    page.append(encoded[0])
+    page.extend(batches[0])
     assert not page._file._rolled  # one batch: still in memory
-    for batch in encoded[1:]:
-        page.append(batch)
+    for batch in batches[1:]:
+        page.extend(batch)
     assert sum(len(batch.data) for batch in encoded) > SPOOL_MEMORY and page._file._rolled
     text, raw = buffered()
     writer = SingerWriter(text)
@@ -172,10 +177,9 @@ def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure
     from tap_listrak.output import SpooledPage, encode_records
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
-    page = SpooledPage("message_opens")
-    big = encode_records("message_opens", [{"EmailAddress": "x" * 1000, "n": n} for n in range(100)])
+    page = SpooledPage("message_opens", lambda batch: encode_records("message_opens", batch))
     with pytest.raises(SpoolError) as caught:
-        page.append(big)
+        page.extend([{"EmailAddress": "x" * 1000, "n": n} for n in range(100)])
     message = str(caught.value)
     assert "missing" in message and "TMPDIR" in message and "\n" not in message
     assert not isinstance(caught.value, (OSError, ListrakError))

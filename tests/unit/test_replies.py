@@ -212,21 +212,24 @@ def test_a_reply_read_in_any_chunks_gives_the_same_items_and_counts_nil_slots(cl
     assert [item["ContactID"] for item in page.items] == ["1", "2", "3"]
 
 
-def test_a_converter_gets_each_batch_as_it_is_read_and_never_the_whole_page(client):
-    """Read in small chunks, the items reach the converter in several batches, in order; the page
-    holds what it made of them, and the repr of the first and last item as read (before it ran)."""
+def test_a_collection_gets_each_batch_as_it_is_read_and_never_the_whole_page(client):
+    """Read in small chunks, the items reach the page's collection in several batches, in order; the
+    page holds what it made of them, and the repr of the first and last item as read (before it ran)."""
     items = [_open(n) for n in range(1, 41)]
     body = _page("WSContactOpen", items[:20] + [NIL] + items[20:])
     whole = _read(client, body, 200)
     batches = []
 
-    def convert(batch):
-        batches.append([item["ContactID"] for item in batch])
-        for item in batch:
-            item["ContactID"] = "changed"  # what a converter does to its batch stays out of first/last
-        return len(batch)
+    class Sizes(list):
+        """Keeps each batch's size, as a page of RECORD lines keeps their text."""
 
-    page = _read(client, body, 200, chunk=512, convert=convert)
+        def extend(self, batch):
+            batches.append([item["ContactID"] for item in batch])
+            for item in batch:
+                item["ContactID"] = "changed"  # what the collection does to its batch stays out of first/last
+            self.append(len(batch))
+
+    page = _read(client, body, 200, chunk=512, collect=Sizes)
     assert len(batches) > 3 and max(map(len, batches)) < 40
     assert sum(batches, []) == [str(n) for n in range(1, 41)]
     assert page.items == [len(batch) for batch in batches] and page.slots == 41

@@ -25,12 +25,12 @@ class PagesByMsgID:
     def __init__(self, pages: dict[int, list[list[dict]]]):
         self.table = pages
 
-    def pages(self, operation, convert, collect, **params):
+    def pages(self, operation, collect, **params):
         if params["MsgID"] not in self.table:
             raise NotFoundError("Listrak says the object no longer exists (404 - File or directory not found.)")
         for page in self.table[params["MsgID"]]:
             read = collect()
-            read.append(convert([dict(item) for item in page]))
+            read.extend([dict(item) for item in page])
             yield read
 
 
@@ -83,12 +83,12 @@ class GatedPages(PagesByMsgID):
         self.gate = gate
         self.asked_before_gate = []
 
-    def pages(self, operation, convert, collect, **params):
+    def pages(self, operation, collect, **params):
         if not self.gate.is_set():
             self.asked_before_gate.append(params["MsgID"])
         if params["MsgID"] == 7:
             assert self.gate.wait(5), "the first group's unit was never released"
-        yield from super().pages(operation, convert, collect, **params)
+        yield from super().pages(operation, collect, **params)
 
 
 def test_groups_run_as_one_line_and_write_in_order():
