@@ -125,6 +125,12 @@ class Emulator:
                                          method="POST", headers={"Content-Type": "application/json"})
         urllib.request.urlopen(request, timeout=10).close()
 
+    def __enter__(self) -> "Emulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -328,8 +334,7 @@ def bench(args) -> int:
         print(f"account: {dataset}, emulator flags {' '.join(flags) or 'none'}, start_date {START_DATE}\n",
               flush=True)
         for latency in latencies:
-            emulator = Emulator(latency, dataset, flags)
-            try:
+            with Emulator(latency, dataset, flags) as emulator:
                 # Unmeasured: fills the emulator's cache, so that every measured run finds the same server.
                 run_ours(emulator, args.workers, "warm-up", workdir, latency, streams=PUBLISHED_STREAMS)
                 sequential = run_ours(emulator, 1, f"ours {latency:g} ms, max_workers=1", workdir, latency,
@@ -343,8 +348,6 @@ def bench(args) -> int:
                         raise BenchFailure(f"the peer's streams {peer_streams} are not ours "
                                            f"{sorted(concurrent.records_by_stream)}")
                     runs.append(peer.run(emulator, f"peer 1.1.0 {latency:g} ms (sequential)", latency))
-            finally:
-                emulator.stop()
             summary += runs
             print_table(runs)
             speedups.append(f"speed-up at {latency:g} ms: {sequential.wall / concurrent.wall:.1f}x wall "
@@ -369,11 +372,8 @@ def bench(args) -> int:
             large = dict(dataset, messages_per_list=dataset["messages_per_list"] * 10,
                          subscribers_per_list=dataset["subscribers_per_list"] * 10)
             for label, data in (("1x account", dataset), ("10x account", large)):
-                emulator = Emulator(0, data, flags)
-                try:
+                with Emulator(0, data, flags) as emulator:
                     memory.append(run_ours(emulator, args.workers, f"ours 0 ms, {label}", workdir, 0))
-                finally:
-                    emulator.stop()
             print_table(memory)
             growth = (f"memory growth: {memory[1].records / memory[0].records:.1f}x the records, peak RSS "
                       f"{memory[0].peak_rss_mb:.1f} MB → {memory[1].peak_rss_mb:.1f} MB = "
@@ -400,12 +400,9 @@ def steady_memory(dataset: dict, flags: list[str], workdir: Path, workers: int) 
     worker has held a full page at once, so a small account's peak understates the bound."""
     runs = []
     for contacts in (15_000, 150_000):
-        emulator = Emulator(0, dict(dataset, subscribers_per_list=contacts), flags)
-        try:
+        with Emulator(0, dict(dataset, subscribers_per_list=contacts), flags) as emulator:
             runs.append(run_ours(emulator, workers, f"ours 0 ms, {contacts:,} contacts/list", workdir, 0,
                                  streams=["subscribed_contacts"]))
-        finally:
-            emulator.stop()
     print_table(runs)
     return runs
 
@@ -413,12 +410,9 @@ def steady_memory(dataset: dict, flags: list[str], workdir: Path, workers: int) 
 def newer_streams(dataset: dict, flags: list[str], workdir: Path, workers: int) -> list[Result]:
     """The streams the published tap does not have, alone and with the nine (at 0 ms)."""
     newer = [name for name in all_streams() if name not in PUBLISHED_STREAMS]
-    emulator = Emulator(0, dataset, flags)
-    try:
+    with Emulator(0, dataset, flags) as emulator:
         runs = [run_ours(emulator, workers, "ours 0 ms, the newer streams only", workdir, 0, streams=newer),
                 run_ours(emulator, workers, f"ours 0 ms, all {len(all_streams())} streams", workdir, 0)]
-    finally:
-        emulator.stop()
     print_table(runs)
     print("newer streams' requests by operation:", ", ".join(
         f"{op} {n}" for op, n in sorted(runs[0].requests_by_operation.items())), "\n", flush=True)
@@ -468,8 +462,7 @@ def incremental(workdir: Path, workers: int, quick: bool) -> list[Result]:
 
 def nightly_runs(name: str, data: dict, keyed: list[str], workdir: Path, workers: int) -> list[Result]:
     """A FULL_TABLE run at the first night, then two INCREMENTAL runs at the next from its state."""
-    emulator = Emulator(0, data, EMULATOR_FLAGS)
-    try:
+    with Emulator(0, data, EMULATOR_FLAGS) as emulator:
         start = f"{data['first_date']}T00:00:00Z"
         emulator.set_clock(NIGHT[0])
         # The streams that can be INCREMENTAL (their parents, lists and messages, are read anyway):
@@ -483,8 +476,6 @@ def nightly_runs(name: str, data: dict, keyed: list[str], workdir: Path, workers
                                  start_date=start, end_date=NIGHT[1], state=full.last_state, incremental=keyed,
                                  streams=keyed, **extra))
         return runs
-    finally:
-        emulator.stop()
 
 
 if __name__ == "__main__":
