@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -32,58 +31,78 @@ class _Failure:
 
 def ordered_pages(units: Iterable[Unit], fetch: Callable[[Unit], Iterator[list]],
                   workers: int) -> Iterator[tuple[Unit, Iterator[list]]]:
-    """Yields (unit, pages) in unit order; `pages` must be consumed before the next item is taken."""
+    """Yields (unit, pages) in unit order; `pages` must be consumed before the next item is taken.
+
+    `units` is read on a thread of its own: making the next unit may take a while (the message
+    index is read before its children's units exist), and meanwhile the consumer goes on writing
+    the units already started instead of leaving their pages to pile up."""
     if workers <= 1:
         for unit in units:
             yield unit, fetch(unit)
         return
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="listrak")
-    in_flight: deque[tuple[Unit, queue.Queue]] = deque()
+    # Units started and not yet written: the one being written, the queue's, and one in the feeder's hand.
+    started: queue.Queue = queue.Queue(maxsize=max(workers * LOOKAHEAD - 2, 1))
+    feeder = threading.Thread(target=_feed, args=(units, pool, fetch, stop, started), name="listrak-feeder",
+                              daemon=True)
+    feeder.start()
+    try:
+        while True:
+            item = started.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):  # making the units failed: raised after every unit before it
+                raise item.exc
+            unit, pages = item
+            yield unit, _pages_of(pages)
+    finally:
+        # A failed or abandoned walk: no unit is made after this, queued units never start, running
+        # ones stop at their next page.
+        stop.set()
+        feeder.join()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _feed(units: Iterable[Unit], pool: ThreadPoolExecutor, fetch, stop: threading.Event, started: queue.Queue):
+    """Starts the units in order, at most the queue's size ahead of the one being consumed."""
     try:
         for unit in units:
-            in_flight.append((unit, _start(pool, fetch, unit, stop)))
-            if len(in_flight) >= workers * LOOKAHEAD:
-                yield _drain_head(in_flight)
-        while in_flight:
-            yield _drain_head(in_flight)
-    finally:
-        # A failed or abandoned walk: queued units never start, running ones stop at their next page.
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+            if stop.is_set() or not _put(started, (unit, _start(pool, fetch, unit, stop)), stop):
+                return
+        _put(started, _DONE, stop)
+    except BaseException as exc:  # handed to the consumer, raised there in order
+        _put(started, _Failure(exc), stop)
+
+
+def _put(target: queue.Queue, item, stop: threading.Event) -> bool:
+    """Puts `item` once there is room, unless the walk stops first."""
+    while not stop.is_set():
+        try:
+            target.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
 
 
 def _start(pool, fetch, unit, stop) -> queue.Queue:
     # One slot more for the end marker: a finished unit gives its thread back without waiting its turn.
     pages: queue.Queue = queue.Queue(maxsize=PAGES_BUFFERED_PER_UNIT + 1)
 
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                pages.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def run():
         if stop.is_set():
             return
         try:
             for page in fetch(unit):
-                if not put(page):
+                if not _put(pages, page, stop):
                     return
-            put(_DONE)
+            _put(pages, _DONE, stop)
         except BaseException as exc:  # handed to the consumer, raised there in order
-            put(_Failure(exc))
+            _put(pages, _Failure(exc), stop)
 
     pool.submit(run)
     return pages
-
-
-def _drain_head(in_flight):
-    unit, pages = in_flight.popleft()
-    return unit, _pages_of(pages)
 
 
 def _pages_of(pages: queue.Queue) -> Iterator[list]:

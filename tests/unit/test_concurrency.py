@@ -83,6 +83,41 @@ def test_units_can_be_a_generator_and_empty():
     assert consume(ordered_pages(range(3), lambda unit: iter([]), workers=2)) == [(0, []), (1, []), (2, [])]
 
 
+def test_units_already_started_are_written_while_the_next_unit_is_being_made():
+    """Making a unit may take long (the message index is read before its children's units exist):
+    the units before it come out meanwhile instead of waiting with their pages held."""
+    index_read = threading.Event()
+    written_before_index = []
+
+    def units():
+        yield 0
+        yield 1
+        assert index_read.wait(WAIT)   # a slow step between units
+        yield 2
+
+    walk = ordered_pages(units(), lambda unit: iter(pages_of(unit)), workers=3)
+    for _ in range(2):
+        unit, pages = next(walk)
+        written_before_index.append((unit, list(pages)))
+    index_read.set()
+    assert written_before_index == [(0, pages_of(0)), (1, pages_of(1))]
+    assert consume(walk) == [(2, pages_of(2))]
+
+
+def test_a_failure_making_the_units_comes_after_the_units_before_it():
+    def units():
+        yield 0
+        yield 1
+        raise Boom("the index read failed")
+
+    walk = ordered_pages(units(), lambda unit: iter(pages_of(unit)), workers=3)
+    got = [(unit, list(pages)) for unit, pages in itertools.islice(walk, 2)]
+    assert got == [(0, pages_of(0)), (1, pages_of(1))]
+    with pytest.raises(Boom, match="the index read failed"):
+        next(walk)
+    assert not [t for t in threading.enumerate() if t.name.startswith("listrak")]
+
+
 # -- bounds -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("workers", [1, 2, 3, 5])
 def test_at_most_workers_units_run_at_once(workers):
