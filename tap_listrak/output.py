@@ -10,10 +10,11 @@ a scheduler may hold any JSON (a 100-digit integer included), and those are writ
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 import tempfile
 from decimal import Decimal
-from typing import Callable, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import orjson
 
@@ -53,6 +54,21 @@ def encode_records(stream: str, records: list[dict]) -> EncodedPage:
     return EncodedPage(stream, data, len(records))
 
 
+def _spool_file() -> tempfile.SpooledTemporaryFile:
+    # Unbuffered once on disk: a file's own 8 KB buffer, times every page waiting, would be memory
+    # that grows with the account (pages roll over only once they are large).
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, buffering=0)
+
+
+def _spill(write: Callable[[bytes], object], data: bytes) -> None:
+    try:
+        write(data)
+    except OSError as exc:  # raised as such, it would pass for a network failure and be retried
+        raise SpoolError(f"cannot write the temporary file that holds pages waiting to be written, in "
+                         f"{tempfile.gettempdir()} ({exc.strerror or exc}): free space there, or point TMPDIR "
+                         "at a writable folder") from None
+
+
 class SpooledPage:
     """A page's RECORD lines, encoded batch by batch as its reply is read (`extend`, see
     replies.Page): in memory up to SPOOL_MEMORY bytes, in an anonymous temporary file beyond. A page
@@ -64,16 +80,11 @@ class SpooledPage:
         self.stream = stream
         self.count = 0
         self._encode = encode
-        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+        self._file = _spool_file()
 
     def extend(self, items: list[dict]) -> None:
         page = self._encode(items)
-        try:
-            self._file.write(page.data)
-        except OSError as exc:  # raised as such, it would pass for a network failure and be retried
-            raise SpoolError(f"cannot write the temporary file that holds pages waiting to be written, in "
-                             f"{tempfile.gettempdir()} ({exc.strerror or exc}): free space there, or point TMPDIR "
-                             "at a writable folder") from None
+        _spill(self._file.write, page.data)
         self.count += page.count
 
     def write_to(self, write: Callable[[bytes], object]) -> None:
@@ -82,6 +93,38 @@ class SpooledPage:
             file.seek(0)
             while chunk := file.read(SPOOL_MEMORY):
                 write(chunk)
+
+
+class RecordSpool:
+    """Shaped records kept for later (a collected stream's share of one parent: the messages of a
+    list), pickled batch by batch: in memory up to SPOOL_MEMORY bytes, in an anonymous temporary
+    file beyond. As dicts, a large account's message index would take 2 KB a message for the whole
+    of its read. Read back with `batches()`, as often as needed."""
+
+    def __init__(self):
+        self.count = 0
+        self._file = _spool_file()
+
+    def extend(self, records: list[dict]) -> None:
+        if records:
+            _spill(self._file.write, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+            self.count += len(records)
+
+    def batches(self) -> Iterator[list[dict]]:
+        """The records, batch by batch, in the order they were added."""
+        self._file.seek(0)
+        while True:
+            try:
+                yield pickle.load(self._file)
+            except EOFError:
+                return
+
+    def __iter__(self) -> Iterator[dict]:
+        for batch in self.batches():
+            yield from batch
+
+    def __len__(self) -> int:
+        return self.count
 
 
 class SingerWriter:

@@ -5,17 +5,23 @@ A WINDOW stream (messages: ReportListMessageActivity has a date range but no pag
 published limit) is read per parent record and `interval_days` window; a reply of WINDOW_SPLIT_AT
 items or more may be a cap nobody documented, so the window is asked again in halves, and a
 window too small to split that is still that crowded is reported as possibly incomplete.
+
+Memory: of a stream read per parent record, only the index (the fields its children and the walk
+read) stays in memory. When the stream is selected, its whole records wait for their turn in one
+output.RecordSpool per parent value, mostly on disk: a large account's messages would otherwise be
+held as dicts (2 KB each) from the first window read to the last message written.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Iterator
+from typing import Collection, Iterator
 
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages
 from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
+from tap_listrak.output import RecordSpool
 from tap_listrak.plan import REQUEST_MARGIN, RunWindow, request_params
 from tap_listrak.streams import STREAMS_BY_NAME, WINDOW, Stream, children_of
 from tap_listrak.transform import RecordShaper, format_utc
@@ -27,30 +33,35 @@ WINDOW_SPLIT_AT = 500
 
 
 class Parents:
-    def __init__(self, config: Config, client: ListrakClient, run: RunWindow, shapers: dict[str, RecordShaper]):
+    def __init__(self, config: Config, client: ListrakClient, run: RunWindow, shapers: dict[str, RecordShaper],
+                 written: Collection[str] = ()):
         self.config = config
         self.client = client
         self.run = run
         self.shapers = shapers
+        self.written = frozenset(written)  # the selected streams: their whole records are kept to be written
         self._records: dict[str, list[dict]] = {}
+        self._shares: dict[str, dict[object, RecordSpool]] = {}
         self.skipped: list[str] = []    # parent records Listrak says no longer exist
         self.uncertain: list[str] = []  # replies that may be capped
 
     def records(self, stream: Stream, since: dt.datetime | None = None) -> list[dict]:
-        """The stream's records (sent since `since`, for a dated one), read on first use."""
+        """The stream's records (sent since `since`, for a dated one), read on first use, in order:
+        whole for the root (the lists), the index only for a stream read per parent record."""
         if stream.name not in self._records:
             self._records[stream.name] = self._read(stream, since or self.run.start)
         return self._records[stream.name]
 
+    def shares(self, stream: Stream) -> dict[object, RecordSpool]:
+        """A written stream read per parent record: its whole records by parent value, each share in
+        order. Handed over once (the caller holds them until they are written)."""
+        return self._shares.pop(stream.name, {})
+
     def release(self, stream: Stream) -> list[dict]:
         """Keeps of the stream's records only what its children and the walk read (their keys, the
-        order key, the event date): the rest of a message's fields is not held for the
-        rest of the run. The records already handed out are not changed."""
-        needed = {*stream.order_key, *(child.parent_field for child in children_of(stream.name))}
-        if stream.event_date:
-            needed.add(stream.event_date)
-        kept = self._records[stream.name] = [{name: record[name] for name in needed if name in record}
-                                             for record in self._records[stream.name]]
+        order key, the event date): the rest of a list's fields is not held for the rest of the run.
+        The records already handed out are not changed."""
+        kept = self._records[stream.name] = [_index_entry(stream, record) for record in self._records[stream.name]]
         return kept
 
     def _read(self, stream: Stream, since: dt.datetime) -> list[dict]:
@@ -77,7 +88,6 @@ class Parents:
         parent = STREAMS_BY_NAME[stream.parent]
         windows = self.run.windows(since, self.config.interval_days) if stream.unit == WINDOW else [None]
         units = [(record, window) for record in self.records(parent) for window in windows]
-        by_key: dict[tuple, dict] = {}
 
         def fetch(unit) -> Iterator[list[dict]]:
             record, window = unit
@@ -87,16 +97,37 @@ class Parents:
                 return ([shape(item) for item in page] for page in self.client.pages(stream.operation, **params))
             return self._window(stream, record, *window)
 
+        index: list[dict] = []
+        seen: set[tuple] = set()
+        shares = self._shares.setdefault(stream.name, {}) if stream.name in self.written else None
         for (record, _), pages in ordered_pages(units, fetch, self.config.max_workers):
             try:
                 for page in pages:
-                    for item in page:
-                        by_key[tuple(item[name] for name in stream.key_properties)] = item
+                    self._collect(stream, page, seen, index, shares)
             except NotFoundError as exc:
                 unit = f"{stream.name} of {stream.parent_field} {record[stream.parent_field]}"
                 LOGGER.warning("%s: skipped: %s", unit, exc)
                 self.skipped.append(unit)
-        return list(by_key.values())
+        return index
+
+    @staticmethod
+    def _collect(stream: Stream, page: list[dict], seen: set[tuple], index: list[dict],
+                 shares: dict[object, RecordSpool] | None) -> None:
+        """Adds a page's records, once each by key, to the index and (if written) to their parent
+        value's share. A reply listing a key twice counts its last; a key another reply (window)
+        already gave is that record again."""
+        fresh: dict[tuple, dict] = {}
+        for item in page:
+            fresh[tuple(item[name] for name in stream.key_properties)] = item
+        records = [item for key, item in fresh.items() if key not in seen]
+        seen.update(fresh)
+        index.extend(_index_entry(stream, record) for record in records)
+        if shares is not None:
+            by_value: dict[object, list[dict]] = {}
+            for record in sorted(records, key=lambda record: [record[name] for name in stream.order_key]):
+                by_value.setdefault(record[stream.parent_field], []).append(record)
+            for value, share in by_value.items():
+                shares.setdefault(value, RecordSpool()).extend(share)
 
     def _window(self, stream: Stream, parent: dict, low: dt.datetime, high: dt.datetime) -> Iterator[list[dict]]:
         params = request_params(stream, parent, self.run, self.config.include_test_messages, (low, high))
@@ -120,3 +151,9 @@ class Parents:
         # Windows never overlap: a record dated exactly on a boundary belongs to the later window.
         yield [record for record in map(shape, page.items)
                if record[field] is not None and low_text <= record[field] < high_text]
+
+
+def _index_entry(stream: Stream, record: dict) -> dict:
+    """What the children and the walk read of a record: their parent key, the order key, the event date."""
+    needed = (*stream.order_key, *(child.parent_field for child in children_of(stream.name)), stream.event_date)
+    return {name: record[name] for name in dict.fromkeys(needed) if name is not None and name in record}

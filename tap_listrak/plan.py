@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterable, Iterator, Mapping
 
 from tap_listrak.catalog import Selection
 from tap_listrak.streams import BATCH, RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
@@ -90,7 +90,7 @@ class Unit:
     position: list | None           # the stream's state position once this unit is written
     params: dict                    # request parameters, Page excepted
     parent_value: object = None     # the parent's field added to each record
-    records: list | None = None     # a collected stream's records, already read and shaped
+    records: Iterable[dict] | None = None  # a collected stream's records, already read and shaped
 
     @property
     def stream(self) -> Stream:
@@ -155,10 +155,11 @@ def order_key(parent: Stream, record: dict) -> list:
 
 def units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
           parent_records: list[dict], run: RunWindow, include_test_messages: bool,
-          collected: dict[str, list[dict]] | None = None) -> list[Unit]:
+          collected: Mapping[str, Iterable[dict] | Mapping[object, Iterable[dict]]] | None = None) -> list[Unit]:
     """The units of a group, parent record by parent record, each stream's after its position.
 
-    `collected`: for a collected stream, its records (shaped, in order), which its units then carry."""
+    `collected`: for a collected stream, its records (shaped, in order), which its units then carry:
+    the root's as one list, the others' by parent value (parents.Parents.shares)."""
     return list(iter_units(group, positions, parent, parent_records, run, include_test_messages, collected))
 
 
@@ -181,15 +182,15 @@ class LazyUnits:
 
 def iter_units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
                parent_records: list[dict], run: RunWindow, include_test_messages: bool,
-               collected: dict[str, list[dict]] | None = None) -> Iterator[Unit]:
+               collected: Mapping[str, Iterable[dict] | Mapping[object, Iterable[dict]]] | None = None
+               ) -> Iterator[Unit]:
     """`units`, one at a time."""
     if parent is None:  # the account: one unit, and no position short of "complete"
         for selection in group:
             yield Unit(selection, None, request_params(selection.stream, None, run, include_test_messages),
                        records=(collected or {}).get(selection.stream.name))
         return
-    shares = {name: _by_parent(records, STREAMS_BY_NAME[name].parent_field) for name, records in
-              (collected or {}).items()}
+    shares = collected or {}
     walk_starts = {s.stream.name: format_utc(run.walk_start(s.stream)) for s in group}
     batches = {s.stream.name: _Batch(s) for s in group if s.stream.unit == BATCH}
     for record in parent_records:
@@ -235,10 +236,3 @@ class _Batch:
         # An ArrayOfInt is a sequence of <int> elements: zeep takes it as {"int": [...]}.
         params = {stream.batch_param: {"int": values}, **dict(stream.constants)}
         return [Unit(self.selection, self.key, params, values)]
-
-
-def _by_parent(records: list[dict], parent_field: str) -> dict[object, list[dict]]:
-    shares: dict[object, list[dict]] = {}
-    for record in records:
-        shares.setdefault(record[parent_field], []).append(record)
-    return shares

@@ -101,11 +101,12 @@ class Runner:
         if isinstance(unit, _Boundary):
             return iter(())
         encode = self._encoder(unit)
-        if unit.records is not None:
-            return iter([encode(unit.records)])
-        # Encoded batch by batch as the reply is read, into a page that spills to disk past a few
-        # batches: neither a page's dicts nor its lines are ever held whole in memory.
+        # Encoded batch by batch (as the reply is read, or from a collected stream's share), into a
+        # page that spills to disk past a few batches: neither a page's dicts nor its lines are ever
+        # held whole in memory.
         spool = lambda: SpooledPage(unit.stream.name, encode)  # noqa: E731
+        if unit.records is not None:
+            return iter([_spooled(unit.records, spool())])
         if unit.stream.paged:
             return self.client.pages(unit.stream.operation, spool, **unit.params)
         return iter([self.client.items(unit.stream.operation, spool, **unit.params)])
@@ -129,3 +130,17 @@ class Runner:
             return encode_records(stream.name, records)
 
         return encode
+
+
+RECORD_BATCH = 256  # records of a collected share encoded at a time
+
+
+def _spooled(records: Iterable[dict], page: SpooledPage) -> SpooledPage:
+    batch = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == RECORD_BATCH:
+            page.extend(batch)
+            batch = []
+    page.extend(batch)
+    return page

@@ -40,8 +40,8 @@ class Sync:
         self.run_window = plan.RunWindow(config.start_date, end, dt.timedelta(days=config.message_lookback_days),
                                          dates.to_listrak, *self._incremental_bounds(end), list_ids=config.list_ids)
         shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, dates) for stream in STREAMS}
-        self.parents = Parents(config, client, self.run_window, shapers)
         self._selected = {selection.stream.name for selection in selections}
+        self.parents = Parents(config, client, self.run_window, shapers, written=self._selected)
         self.runner = Runner(client, writer, state, self.run_window, shapers, progress or Progress(),
                              config.max_workers)
 
@@ -140,9 +140,10 @@ class Sync:
         parent = STREAMS_BY_NAME[first.parent] if first.parent else None
         collected = None
         if first.collected:  # a collected stream is alone in its group
-            collected = {first.name: self.parents.records(first, self._walk_start(first))}
-            # Its units carry its records until they are written; from now on only the fields its
-            # children need are kept.
+            records = self.parents.records(first, self._walk_start(first))
+            # Its units carry its records until they are written (the root's in a list, the others'
+            # spooled per parent); from now on only the fields its children need are kept.
+            collected = {first.name: records if first.parent is None else self.parents.shares(first)}
             self.parents.release(first)
         parent_records = self.parents.records(parent, self._walk_start(parent)) if parent else []
         if parent and parent.name not in self._selected:

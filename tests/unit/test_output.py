@@ -183,3 +183,20 @@ def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure
     message = str(caught.value)
     assert "missing" in message and "TMPDIR" in message and "\n" not in message
     assert not isinstance(caught.value, (OSError, ListrakError))
+
+
+def test_a_record_spool_gives_back_its_records_in_order_from_disk_as_often_as_asked():
+    """A collected stream's share waits pickled, mostly on disk: every value comes back as it went in
+    (exact decimals, nested values, nulls), in order, on every read."""
+    from tap_listrak.output import SPOOL_MEMORY, RecordSpool
+
+    spool = RecordSpool()
+    records = [{"MsgID": n, "Subject": f"{n:04d}" + "s" * 300, "OrderTotal": Decimal("12.50"), "Nested": {"a": [n]},
+                "SendDate": None} for n in range(200)]
+    for start in range(0, 200, 30):
+        spool.extend(records[start:start + 30])
+    spool.extend([])
+    assert spool._file._rolled and 200 * 300 > SPOOL_MEMORY
+    assert len(spool) == 200
+    assert list(spool) == records and list(spool) == records
+    assert [len(batch) for batch in spool.batches()] == [30] * 6 + [20]

@@ -91,8 +91,9 @@ def test_a_message_floor_limits_an_incremental_event_walk():
 
 def test_collected_units_carry_their_share_of_the_records():
     group = [_selection("messages")]
+    shares = {11: MESSAGES[:2], 22: MESSAGES[2:]}
     units = plan.units(group, {"messages": [11]}, STREAMS_BY_NAME["lists"], LISTS, _window(), False,
-                       collected={"messages": MESSAGES})
+                       collected={"messages": shares})
     assert [(u.position, [r["MsgID"] for r in u.records]) for u in units] == [([22], [3, 4])]
 
 
