@@ -60,7 +60,10 @@ def ordered_pages(units: Iterable[Unit], fetch: Callable[[Unit], Iterator[list]]
         # A failed or abandoned walk: no unit is made after this, queued units never start, running
         # ones stop at their next page.
         stop.set()
-        feeder.join()
+        # The feeder may be inside `units` (reading the message index): not waited for past a
+        # moment, so that a failure or Ctrl-C ends the run now; the sync cancels the client, which
+        # ends that read, and whatever the feeder still tries to start is refused by the pool.
+        feeder.join(timeout=1.0)
         pool.shutdown(wait=True, cancel_futures=True)
 
 

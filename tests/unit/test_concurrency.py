@@ -118,6 +118,25 @@ def test_a_failure_making_the_units_comes_after_the_units_before_it():
     assert not [t for t in threading.enumerate() if t.name.startswith("listrak")]
 
 
+def test_giving_up_does_not_wait_for_a_slow_step_between_units():
+    """A failure or Ctrl-C while the next unit is being made (a long index read) ends the walk at
+    once; the sync cancels the client, which ends that read."""
+    slow_step = threading.Event()
+
+    def units():
+        yield 0
+        slow_step.wait(WAIT)
+        yield 1
+
+    walk = ordered_pages(units(), lambda unit: iter(pages_of(unit)), workers=2)
+    unit, pages = next(walk)
+    list(pages)
+    started = time.monotonic()
+    walk.close()
+    assert time.monotonic() - started < WAIT / 2
+    slow_step.set()
+
+
 # -- bounds -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("workers", [1, 2, 3, 5])
 def test_at_most_workers_units_run_at_once(workers):
