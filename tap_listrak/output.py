@@ -102,13 +102,11 @@ class RecordSpool:
     of its read. Read back with `batches()`, as often as needed."""
 
     def __init__(self):
-        self.count = 0
         self._file = _spool_file()
 
     def extend(self, records: list[dict]) -> None:
         if records:
             _spill(self._file.write, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
-            self.count += len(records)
 
     def batches(self) -> Iterator[list[dict]]:
         """The records, batch by batch, in the order they were added."""
@@ -122,9 +120,6 @@ class RecordSpool:
     def __iter__(self) -> Iterator[dict]:
         for batch in self.batches():
             yield from batch
-
-    def __len__(self) -> int:
-        return self.count
 
 
 class SingerWriter:

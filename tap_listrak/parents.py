@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import cache
 from typing import Collection, Iterator
 
 from tap_listrak.client import ListrakClient
@@ -155,5 +156,10 @@ class Parents:
 
 def _index_entry(stream: Stream, record: dict) -> dict:
     """What the children and the walk read of a record: their parent key, the order key, the event date."""
+    return {name: record[name] for name in _index_fields(stream) if name in record}
+
+
+@cache
+def _index_fields(stream: Stream) -> tuple[str, ...]:
     needed = (*stream.order_key, *(child.parent_field for child in children_of(stream.name)), stream.event_date)
-    return {name: record[name] for name in dict.fromkeys(needed) if name is not None and name in record}
+    return tuple(name for name in dict.fromkeys(needed) if name is not None)
