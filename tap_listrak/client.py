@@ -1,7 +1,8 @@
 """The one door to Listrak: builds requests with zeep from the bundled WSDL, sends them over a
 urllib3 connection pool (timeouts, proxies and CA bundle as requests reads them from the
-environment, retries with backoff, cancellation), reads the replies as they stream in
-(replies.py), and returns plain dicts.
+environment, retries with backoff, cancellation), takes each reply off the socket while the request
+holds one of max_workers slots, reads it once the slot is given back (replies.py), and returns
+plain dicts.
 
 The WSDL is read from the package, never fetched. Credentials travel only in the WSUser SOAP
 header of the request body; they are never logged, and every error text is redacted.
@@ -28,13 +29,14 @@ from tap_listrak.envelopes import Envelopes
 from tap_listrak.errors import Cancelled, ConfigError, ListrakError, NotFoundError, ProtocolError, RetryableError
 from tap_listrak.redaction import redact
 from tap_listrak.replies import NS, ItemReader, OperationReader, Page
+from tap_listrak.spool import ReceivedReply
 from tap_listrak.streams import STREAMS
 
 LOGGER = logging.getLogger(__name__)
 METRICS = logging.getLogger("tap_listrak.metrics")
 WSDL_PATH = resources.files("tap_listrak").joinpath("wsdl", "IntegrationService.wsdl")
 BINDING = f"{{{NS}}}IntegrationServiceSoap"
-READ_CHUNK = 64 * 1024  # bytes handed to the parser at a time
+READ_CHUNK = 64 * 1024  # bytes taken off the socket, and handed to the parser, at a time
 
 
 def load_wsdl() -> zeep.Client:
@@ -63,7 +65,9 @@ class ListrakClient:
         self.envelopes = Envelopes(self.zeep, self.service, header)
         self._lock = threading.Lock()
         # At most max_workers requests on the wire, whichever pools send them: the units of one
-        # group and a parent read for the next (the message index) may overlap.
+        # group and a parent read for the next (the message index) may overlap. A request holds its
+        # slot until its reply is in, not while the reply is parsed (the pools run spare threads
+        # for that, concurrency.threads_for).
         self._in_flight = threading.BoundedSemaphore(max(config.max_workers, 1))
         # One worker at a time parses and encodes; the others wait on this lock, not on the GIL.
         # Under the GIL only one can run Python anyway, and a dozen threads contending for the GIL
@@ -138,9 +142,7 @@ class ListrakClient:
         started = time.monotonic()
         for attempt in range(1, config.backoff_max_tries + 1):
             try:
-                with self._in_flight:
-                    self._stop_if_cancelled()  # checked once a slot is ours: the run may have ended meanwhile
-                    return self._send(operation, body, collect)
+                return self._send(operation, body, collect)
             except RetryableError as exc:
                 remaining = config.backoff_max_seconds - (time.monotonic() - started)
                 if attempt == config.backoff_max_tries or remaining <= 0:
@@ -164,18 +166,41 @@ class ListrakClient:
         return exc
 
     def _send(self, operation: str, body: bytes, collect=list) -> Page:
-        """Posts one request and reads its reply as it streams in (replies.OperationReader.read)."""
-        started, status, response = time.monotonic(), None, None
+        """Posts one request, receives its reply while holding a slot, and reads it once the slot is
+        given back (replies.OperationReader.read): a slot stands for a request on the wire, and
+        parsing a received reply keeps no request waiting."""
+        with self._in_flight:
+            self._stop_if_cancelled()  # checked once a slot is ours: the run may have ended meanwhile
+            status, reply = self._receive(operation, body)
+        try:
+            return self.readers[operation].read(reply.chunks(), status, self.config.secrets, self.cpu, collect)
+        except RetryableError as exc:
+            raise RetryableError(f"{operation}: {exc}") from None
+        except ProtocolError as exc:
+            raise ProtocolError(f"{operation}: {exc}") from None
+        finally:
+            reply.close()
+
+    def _receive(self, operation: str, body: bytes) -> tuple[int, ReceivedReply]:
+        """Posts one request and takes its whole reply off the socket (spool.ReceivedReply). A reply
+        that passes max_reply_megabytes is refused as it arrives."""
+        started, status, response, reply = time.monotonic(), None, None, None
         try:
             response = self.pool.urlopen("POST", self.config.endpoint_url, body=body, headers=self._headers[operation],
                                          timeout=self.timeout, retries=False, redirect=False, preload_content=False)
             status = response.status
             self._count(operation, status)
-            page = self.readers[operation].read(response.stream(READ_CHUNK), status, self.config.secrets,
-                                                self.max_reply_bytes, self.cpu, collect)
+            reply = ReceivedReply()
+            for chunk in response.stream(READ_CHUNK):
+                reply.write(chunk)
+                if reply.size > self.max_reply_bytes:
+                    raise ProtocolError(f"{operation}: the reply passed {self.max_reply_bytes // (1 << 20):,} MB "
+                                        "without ending and was refused (a Listrak page is a few MB; raise "
+                                        "max_reply_megabytes if this is real)")
             response.release_conn()  # read to its end: the connection serves the next request
             response = None
-            return page
+            received, reply = reply, None
+            return status, received
         except urllib3.exceptions.SSLError as exc:
             raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
                                 "certificate is not trusted; fix the endpoint or the system's CA store") from None
@@ -187,11 +212,9 @@ class ListrakClient:
                 self._count(operation, 0)
             raise RetryableError(f"{operation}: {exc.__class__.__name__} talking to "
                                  f"{self.config.endpoint_url} ({_reason(exc)})") from None
-        except RetryableError as exc:
-            raise RetryableError(f"{operation}: {exc}") from None
-        except ProtocolError as exc:
-            raise ProtocolError(f"{operation}: {exc}") from None
         finally:
+            if reply is not None:  # failed half-way: what arrived is dropped
+                reply.close()
             if response is not None:  # not read to its end: the connection is dropped, never reused
                 response.close()
                 response.release_conn()

@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import pickle
 import sys
-import tempfile
 from decimal import Decimal
 from typing import Callable, Iterator, NamedTuple
 
 import orjson
 
-from tap_listrak.errors import SpoolError
+from tap_listrak.spool import spill, spool_file
 
 
 def _exact_number(value):
@@ -30,7 +29,7 @@ def _exact_number(value):
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
-SPOOL_MEMORY = 16 * 1024  # bytes of a SpooledPage kept in memory
+SPOOL_MEMORY = 16 * 1024  # bytes of a SpooledPage or RecordSpool kept in memory
 
 
 class EncodedPage(NamedTuple):
@@ -54,21 +53,6 @@ def encode_records(stream: str, records: list[dict]) -> EncodedPage:
     return EncodedPage(stream, data, len(records))
 
 
-def _spool_file() -> tempfile.SpooledTemporaryFile:
-    # Unbuffered once on disk: a file's own 8 KB buffer, times every page waiting, would be memory
-    # that grows with the account (pages roll over only once they are large).
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, buffering=0)
-
-
-def _spill(write: Callable[[bytes], object], data: bytes) -> None:
-    try:
-        write(data)
-    except OSError as exc:  # raised as such, it would pass for a network failure and be retried
-        raise SpoolError(f"cannot write the temporary file that holds pages waiting to be written, in "
-                         f"{tempfile.gettempdir()} ({exc.strerror or exc}): free space there, or point TMPDIR "
-                         "at a writable folder") from None
-
-
 class SpooledPage:
     """A page's RECORD lines, encoded batch by batch as its reply is read (`extend`, see
     replies.Page): in memory up to SPOOL_MEMORY bytes, in an anonymous temporary file beyond. A page
@@ -80,11 +64,11 @@ class SpooledPage:
         self.stream = stream
         self.count = 0
         self._encode = encode
-        self._file = _spool_file()
+        self._file = spool_file(SPOOL_MEMORY)
 
     def extend(self, items: list[dict]) -> None:
         page = self._encode(items)
-        _spill(self._file.write, page.data)
+        spill(self._file.write, page.data)
         self.count += page.count
 
     def write_to(self, write: Callable[[bytes], object]) -> None:
@@ -102,11 +86,11 @@ class RecordSpool:
     of its read. Read back with `batches()`, as often as needed."""
 
     def __init__(self):
-        self._file = _spool_file()
+        self._file = spool_file(SPOOL_MEMORY)
 
     def extend(self, records: list[dict]) -> None:
         if records:
-            _spill(self._file.write, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+            spill(self._file.write, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
 
     def batches(self) -> Iterator[list[dict]]:
         """The records, batch by batch, in the order they were added."""

@@ -19,7 +19,7 @@ from functools import cache
 from typing import Collection, Iterator
 
 from tap_listrak.client import ListrakClient
-from tap_listrak.concurrency import ordered_pages
+from tap_listrak.concurrency import ordered_pages, threads_for
 from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
 from tap_listrak.output import RecordSpool
@@ -101,7 +101,7 @@ class Parents:
         index: list[dict] = []
         seen: set[tuple] = set()
         shares = self._shares.setdefault(stream.name, {}) if stream.name in self.written else None
-        for (record, _), pages in ordered_pages(units, fetch, self.config.max_workers):
+        for (record, _), pages in ordered_pages(units, fetch, threads_for(self.config.max_workers)):
             try:
                 for page in pages:
                     self._collect(stream, page, seen, index, shares)

@@ -4,8 +4,8 @@ zeep reads the bundled WSDL and builds requests; replies are read here because b
 objects costs several times more CPU per record than the rest of the tap together. The field
 tables come from zeep's parsed WSDL, so the WSDL stays the one description of the contract.
 
-Replies are read as a stream (OperationReader.read): memory holds one item's elements at a time,
-and a reply is refused once it passes a size limit, whatever the endpoint sends.
+Replies are read as a stream (OperationReader.read): memory holds one slice's elements at a time.
+(The client refuses a reply once it passes a size limit, whatever the endpoint sends.)
 
 What counts as what:
 - a soap:Fault is classified by Listrak's documented forms (whole tokens such as
@@ -283,22 +283,17 @@ class OperationReader:
         self.item_reader = item_reader
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
-             max_bytes: int = 1 << 62, cpu: ContextManager = nullcontext(),
-             collect: Callable[[], object] = list) -> Page:
+             cpu: ContextManager = nullcontext(), collect: Callable[[], object] = list) -> Page:
         """`cpu` is held while parsing and collecting, never while waiting for the next chunk (see
         client.py). Each batch of items goes to `collect()`, a new collection per reply, as soon as it
         is read."""
         parser = etree.XMLPullParser(events=("start", "end"), tag=(self.result_tag, FAULT_TAG), **_PARSER_OPTIONS)
         page = Page(0, collect())
-        head, received, result = b"", 0, None
+        head, result = b"", None
         for chunk in chunks:
             if not head:
                 head = chunk[:1024]
                 _check_head(head, status)
-            received += len(chunk)
-            if received > max_bytes:
-                raise ProtocolError(f"the reply passed {max_bytes // (1 << 20):,} MB without ending and was refused "
-                                    "(a Listrak page is a few MB; raise max_reply_megabytes if this is real)")
             with cpu:
                 for start in range(0, len(chunk), PARSE_SLICE):
                     try:

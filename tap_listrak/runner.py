@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Iterator
 
 from tap_listrak.client import ListrakClient
-from tap_listrak.concurrency import ordered_pages
+from tap_listrak.concurrency import ordered_pages, threads_for
 from tap_listrak.errors import NotFoundError
 from tap_listrak.output import EncodedPage, SingerWriter, SpooledPage, encode_records
 from tap_listrak.plan import RunWindow, Unit
@@ -62,7 +62,7 @@ class Runner:
         (at Listrak's latency each drain would cost a few round trips). Records and STATE still come
         out in order: a group's `started` runs before its first unit is written, `finished` after
         its last. `groups` is read lazily, as the pool reaches each group."""
-        for unit, pages in ordered_pages(self._line(groups), self._fetch, self.max_workers):
+        for unit, pages in ordered_pages(self._line(groups), self._fetch, threads_for(self.max_workers)):
             if isinstance(unit, _Boundary):
                 unit.action()
             else:
