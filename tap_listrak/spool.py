@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 from tap_listrak.errors import SpoolError
 
-REPLY_MEMORY = 256 * 1024  # bytes of a ReceivedReply kept in memory: most replies, never a full page
+REPLY_MEMORY = 32 * 1024  # bytes of a ReceivedReply kept in memory (a full page is 300 KB and more)
 
 
 def spool_file(memory: int) -> tempfile.SpooledTemporaryFile:

@@ -320,7 +320,7 @@ def test_workers_stop_when_the_consumer_gives_up():
     assert not [t for t in threading.enumerate() if t.name.startswith("listrak")]
 
 
-@pytest.mark.parametrize("slots, threads", [(1, 1), (2, 3), (4, 6), (12, 18)])
+@pytest.mark.parametrize("slots, threads", [(1, 1), (2, 3), (4, 5), (12, 14), (24, 28)])
 def test_spare_threads_parse_while_the_slots_carry_requests(slots, threads):
     from tap_listrak.concurrency import threads_for
     assert threads_for(slots) == threads
