@@ -173,7 +173,7 @@ class ListrakClient:
             self._stop_if_cancelled()  # checked once a slot is ours: the run may have ended meanwhile
             status, reply = self._receive(operation, body)
         try:
-            return self.readers[operation].read(reply.chunks(), status, self.config.secrets, self.cpu, collect)
+            return self.readers[operation].read(reply.chunks(READ_CHUNK), status, self.config.secrets, self.cpu, collect)
         except RetryableError as exc:
             raise RetryableError(f"{operation}: {exc}") from None
         except ProtocolError as exc:

@@ -21,7 +21,7 @@ def spill(write: Callable[[bytes], object], data: bytes) -> None:
     try:
         write(data)
     except OSError as exc:  # raised as such, it would pass for a network failure and be retried
-        raise SpoolError(f"cannot write the temporary file that holds pages waiting to be written, in "
+        raise SpoolError(f"cannot write the temporary file that holds replies and pages waiting their turn, in "
                          f"{tempfile.gettempdir()} ({exc.strerror or exc}): free space there, or point TMPDIR "
                          "at a writable folder") from None
 
@@ -40,7 +40,7 @@ class ReceivedReply:
         spill(self._file.write, chunk)
         self.size += len(chunk)
 
-    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+    def chunks(self, size: int) -> Iterator[bytes]:
         """The body from its start, `size` bytes at a time."""
         self._file.seek(0)
         while chunk := self._file.read(size):

@@ -200,17 +200,3 @@ def test_a_record_spool_gives_back_its_records_in_order_from_disk_as_often_as_as
     assert list(spool) == records and list(spool) == records
     assert [len(batch) for batch in spool.batches()] == [30] * 6 + [20]
 
-
-def test_a_received_reply_is_kept_in_memory_up_to_its_bound_and_on_disk_beyond():
-    from tap_listrak.spool import REPLY_MEMORY, ReceivedReply
-    small, large = ReceivedReply(), ReceivedReply()
-    small.write(b"<a/>")
-    body = bytes(range(256)) * (REPLY_MEMORY // 256 + 100)
-    for start in range(0, len(body), 10_000):
-        large.write(body[start:start + 10_000])
-    assert not small._file._rolled and large._file._rolled
-    assert b"".join(small.chunks()) == b"<a/>" and small.size == 4
-    assert b"".join(large.chunks(4096)) == body and large.size == len(body)
-    assert b"".join(large.chunks()) == body  # read again from the start
-    small.close()
-    large.close()
