@@ -6,6 +6,7 @@ benchmark; only a flood (--flood-bytes) is streamed, chunk by chunk, so its size
 """
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import socket
@@ -269,6 +270,9 @@ class Emulator:
         return self._fault(refusal(f"Emulator internal error: {exc!r}", "Internal"))
 
 
+CHUNK = 8 * 1024  # bytes per chunk of a chunked reply (--body-framing chunked)
+
+
 def _cut_point(body: bytes) -> int:
     """A place in the middle of an element name, so the XML is cut mid-element."""
     middle = len(body) // 2
@@ -400,7 +404,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _write(self, reply: Reply) -> None:
-        declared = reply.length if reply.stream is not None else len(reply.body)
+        framing = self.emulator.server_spec.body_framing if reply.stream is None and reply.content_type == XML_TYPE \
+            else "length"
+        body = reply.body
+        gzipped = framing.startswith("gzip") and "gzip" in self.headers.get("Accept-Encoding", "").lower()
+        if gzipped:
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+        chunked = framing.endswith("chunked")
+        declared = reply.length if reply.stream is not None else len(body)
         head = [f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}",
                 "Cache-Control: private, max-age=0" if reply.content_type == XML_TYPE else "Cache-Control: private",
                 f"Content-Type: {reply.content_type}",
@@ -408,11 +419,15 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-AspNet-Version: 4.0.30319",
                 "X-Powered-By: ASP.NET",
                 f"Date: {self.date_time_string()}",
-                f"Content-Length: {declared}"]
-        body = reply.body
+                "Transfer-Encoding: chunked" if chunked else f"Content-Length: {declared}"]
+        if gzipped:
+            head.append("Content-Encoding: gzip")
         if reply.mode == "drop":
-            body = body[:_cut_point(body)]
+            body = body[:_cut_point(body)] if not gzipped else body[:len(body) // 2]
             self.close_connection = True
+        if chunked:  # 8 KB chunks; a dropped reply stops before the last, empty one
+            body = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + CHUNK]), body[i:i + CHUNK])
+                            for i in range(0, len(body), CHUNK)) + (b"" if reply.mode == "drop" else b"0\r\n\r\n")
         if self.close_connection:
             head.append("Connection: close")
         if reply.seq:

@@ -43,6 +43,7 @@ RANGE_ENDS = ("inclusive", "exclusive", "start-exclusive", "end-exclusive")
 EVENT_DATE_FORMATS = ("iso", "iso-fraction", "us")
 EMPTY_RESULT_FORMS = ("element", "omitted")
 ELEMENT_ORDERS = ("wsdl", "reversed")
+BODY_FRAMINGS = ("length", "chunked", "gzip", "gzip-chunked")
 
 
 def knob(default, help: str, **cli):  # noqa: A002 - argparse's word
@@ -125,6 +126,9 @@ class ServerSpec:
                                       "WSMessageLink, WSMessageDelivery, WSConversationActivity, WSProfileHeader, "
                                       "WSProfileAttribute, WSFeedbackLoopListing) in the bundled WSDL's order or "
                                       "reversed", choices=ELEMENT_ORDERS)
+    body_framing: str = knob("length", "how a reply's body goes on the wire: as it is with a Content-Length (length), "
+                                       "in 8 KB chunks (chunked), gzip-compressed when the request accepts gzip, "
+                                       "with a Content-Length (gzip) or chunked (gzip-chunked)", choices=BODY_FRAMINGS)
     latency_ms: float = knob(0.0, "delay added to every SOAP reply")
     cache_units: int = knob(192, "rendered units (operation and list or message) kept in memory; the benchmark "
                                  "keeps a whole account, so that generating data does not take the machine's "

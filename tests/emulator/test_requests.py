@@ -1,6 +1,7 @@
 """What the service accepts and refuses: client variations it tolerates, malformed requests it faults."""
 from __future__ import annotations
 
+import gzip
 import socket
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ import zeep
 from lxml import etree
 
 from tests.emulator import rawsoap
+from tests.emulator.spec import BODY_FRAMINGS
 
 NS = {"l": rawsoap.NS}
 
@@ -175,3 +177,20 @@ def test_garbage_on_the_socket_does_not_hurt_the_server(emulator):
                 pass
     status, _h, _b = rawsoap.call(emulator.url, "GetContactListCollection")
     assert status == 200
+
+
+@pytest.mark.parametrize("framing", BODY_FRAMINGS)
+def test_replies_are_framed_and_compressed_as_asked(emulator_factory, framing):
+    """--body-framing: chunked and gzip as an IIS server may send them; gzip only to a client that
+    accepts it."""
+    emulator = emulator_factory(lists=1, messages_per_list=1, recipients=5, body_framing=framing)
+    status, headers, body = rawsoap.call(emulator.url, "GetContactListCollection",
+                                         extra_headers={"Accept-Encoding": "gzip, deflate"})
+    assert status == 200
+    assert (headers.get("Transfer-Encoding") == "chunked") is framing.endswith("chunked")
+    assert ("Content-Length" in headers) is not framing.endswith("chunked")
+    assert (headers.get("Content-Encoding") == "gzip") is framing.startswith("gzip")
+    _s, plain_headers, plain = rawsoap.call(emulator.url, "GetContactListCollection")
+    assert "Content-Encoding" not in plain_headers
+    assert (gzip.decompress(body) if framing.startswith("gzip") else body) == plain
+    assert b"GetContactListCollectionResult" in plain

@@ -1,10 +1,10 @@
-"""Reading replies in Listrak's documented shapes, replayed from cassettes through a real client."""
+"""Reading replies in Listrak's documented shapes, replayed from cassettes through a real client and
+a real socket (tests/cassette_server.py)."""
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import vcr
 import yaml
 
 from tap_listrak.client import ListrakClient
@@ -13,25 +13,20 @@ from tap_listrak.errors import AuthenticationError, IPNotAuthorizedError, NotFou
 from tap_listrak.redaction import redact
 from tap_listrak.streams import STREAMS
 from tap_listrak.transform import DateReader, RecordShaper
+from tests.cassette_server import CassetteServer
 from tests.zeep_reference import zeep_items
 
 CASSETTES = Path(__file__).parent.parent / "fixtures" / "cassettes"
 RANGE = {"StartDate": dt.datetime(2024, 1, 1), "EndDate": dt.datetime(2024, 12, 31)}
 
 
-def _soapaction(r1, r2):
-    assert r1.headers.get("SOAPAction") == r2.headers.get("SOAPAction")
-
-
-replay = vcr.VCR(cassette_library_dir=str(CASSETTES), record_mode="none",
-                 match_on=["method", "uri", "soapaction"])
-replay.register_matcher("soapaction", _soapaction)
+replay = CassetteServer(CASSETTES)
 
 
 @pytest.fixture
 def client():
     config = parse_config({"username": "api-user", "password": "api-pass", "start_date": "2024-01-01",
-                           "backoff_max_tries": 1})
+                           "backoff_max_tries": 1, "endpoint_url": replay.url})
     return ListrakClient(config)
 
 
