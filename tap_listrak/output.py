@@ -17,7 +17,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import orjson
 
-from tap_listrak.spool import spill, spool_file
+from tap_listrak.spool import Spool, spill, spool_file
 
 
 def _exact_number(value):
@@ -64,19 +64,20 @@ class SpooledPage:
         self.stream = stream
         self.count = 0
         self._encode = encode
-        self._file = spool_file(SPOOL_MEMORY)
+        self._spool = Spool(SPOOL_MEMORY)
 
     def extend(self, items: list[dict]) -> None:
         page = self._encode(items)
-        spill(self._file.write, page.data)
+        self._spool.write(page.data)
         self.count += page.count
 
     def write_to(self, write: Callable[[bytes], object]) -> None:
         """Copies the lines to `write` and frees the page."""
-        with self._file as file:
-            file.seek(0)
-            while chunk := file.read(SPOOL_MEMORY):
+        try:
+            for chunk in self._spool.chunks(SPOOL_MEMORY):
                 write(chunk)
+        finally:
+            self._spool.close()
 
 
 class RecordSpool:
