@@ -33,7 +33,7 @@ from tap_listrak.redaction import redact
 from tap_listrak.replies import NS, ItemReader, OperationReader, Page
 from tap_listrak.spool import ReceivedReply
 from tap_listrak.streams import STREAMS
-from tap_listrak.transport import Route, Transport
+from tap_listrak.transport import BrokenReply, Route, Transport, UnsupportedReply
 
 LOGGER = logging.getLogger(__name__)
 METRICS = logging.getLogger("tap_listrak.metrics")
@@ -201,6 +201,10 @@ class ListrakClient:
             response = None  # read to its end: the connection serves the next request
             received, reply = reply, None
             return status, received
+        except BrokenReply as exc:
+            raise RetryableError(f"{operation}: {exc} (from {self.config.endpoint_url})") from None
+        except UnsupportedReply as exc:
+            raise ProtocolError(f"{operation}: {exc} (from {self.config.endpoint_url}): check endpoint_url") from None
         except (ssl.SSLError, CertificateError) as exc:  # before OSError, which ssl.SSLError is
             raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
                                 "certificate is not trusted; fix the endpoint or the system's CA store") from None

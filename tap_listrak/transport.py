@@ -9,7 +9,8 @@ http.client's header parsing through the email package beneath them, cost more C
 than reading the request's page of records does (docs/architecture.md, "The HTTP layer").
 
 Network failures escape as OSError (socket.timeout included); a reply that breaks HTTP's framing
-raises RetryableError, one encoded in a way that was not asked for ProtocolError.
+raises BrokenReply (transient: the next attempt may well get it whole), one framed or encoded in a
+way the tap did not ask for UnsupportedReply. The client names the operation and the endpoint.
 """
 from __future__ import annotations
 
@@ -25,12 +26,19 @@ from urllib3.connection import HTTPConnection, HTTPSConnection, ProxyConfig
 from urllib3.util import parse_url
 from urllib3.util.wait import wait_for_read
 
-from tap_listrak.errors import ProtocolError, RetryableError
 
 LOGGER = logging.getLogger(__name__)
 MAX_LINE = 65536  # bytes in a status line, a header line or a chunk-size line
 MAX_HEADERS = 100
 NO_BODY = (204, 304)
+
+
+class BrokenReply(Exception):
+    """The reply breaks HTTP/1.1's framing: cut off, a garbled head, a corrupt compressed body."""
+
+
+class UnsupportedReply(Exception):
+    """The reply is framed or encoded in a way the tap did not ask for and does not read."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +187,7 @@ def read_head(reader) -> tuple[int, dict[str, str], bool]:
         version, _, rest = line.partition(b" ")
         code = rest[:3]
         if not version.startswith(b"HTTP/1.") or not code.isdigit() or len(line) > MAX_LINE:
-            raise RetryableError(f"the reply's status line is not HTTP/1.x: {line[:80]!r}")
+            raise BrokenReply(f"the reply's status line is not HTTP/1.x: {line[:80]!r}")
         headers = _read_headers(reader)
         status = int(code)
         if status >= 200 or status < 100:
@@ -196,16 +204,16 @@ def _read_headers(reader) -> dict[str, str]:
         if line in (b"\r\n", b"\n"):
             return headers
         if not line or len(line) > MAX_LINE:
-            raise RetryableError("the reply's headers were cut off" if not line else "a reply header line passed 64 KB")
+            raise BrokenReply("the reply's headers were cut off" if not line else "a reply header line passed 64 KB")
         if line[0] in b" \t" and name is not None:  # obsolete line folding: continues the last header
             headers[name] += " " + line.strip().decode("latin-1")
             continue
         raw_name, colon, raw_value = line.partition(b":")
         if not colon:
-            raise RetryableError(f"a reply header line has no colon: {line[:80]!r}")
+            raise BrokenReply(f"a reply header line has no colon: {line[:80]!r}")
         name, value = raw_name.strip().lower().decode("latin-1"), raw_value.strip().decode("latin-1")
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
-    raise RetryableError(f"the reply has more than {MAX_HEADERS} headers")
+    raise BrokenReply(f"the reply has more than {MAX_HEADERS} headers")
 
 
 class Reply:
@@ -240,7 +248,7 @@ class Reply:
         coding = headers.get("transfer-encoding")
         if coding is not None:
             if coding.strip().lower() != "chunked":
-                raise ProtocolError(f"the reply's Transfer-Encoding is {coding!r}; only chunked is understood")
+                raise UnsupportedReply(f"the reply's Transfer-Encoding is {coding!r}; only chunked is understood")
             return _chunked(reader, size)
         length = headers.get("content-length")
         if length is None:
@@ -248,7 +256,7 @@ class Reply:
             return _until_close(reader, size)
         lengths = {value.strip() for value in length.split(",")}
         if len(lengths) != 1 or not (declared := lengths.pop()).isdigit():
-            raise RetryableError(f"the reply's Content-Length is not one number: {length[:80]!r}")
+            raise BrokenReply(f"the reply's Content-Length is not one number: {length[:80]!r}")
         return _fixed(reader, int(declared), size, "Content-Length")
 
 
@@ -256,7 +264,7 @@ def _fixed(reader, length: int, size: int, declared_by: str) -> Iterator[bytes]:
     while length:
         data = reader.read1(min(size, length))
         if not data:
-            raise RetryableError(f"the reply was cut off, {length:,} bytes short of what its {declared_by} declares")
+            raise BrokenReply(f"the reply was cut off, {length:,} bytes short of what its {declared_by} declares")
         length -= len(data)
         yield data
 
@@ -268,14 +276,14 @@ def _chunked(reader, size: int) -> Iterator[bytes]:
         try:
             length = int(digits, 16)
         except ValueError:
-            raise RetryableError("the reply was cut off inside its chunked body" if not line else
+            raise BrokenReply("the reply was cut off inside its chunked body" if not line else
                                  f"a chunk of the reply has no size: {line[:80]!r}") from None
         if length == 0:
             _read_headers(reader)  # the trailer, ended by a blank line
             return
         yield from _fixed(reader, length, size, "chunk size")
         if reader.readline(3) not in (b"\r\n", b"\n"):
-            raise RetryableError("a chunk of the reply does not end where its size says")
+            raise BrokenReply("a chunk of the reply does not end where its size says")
 
 
 def _until_close(reader, size: int) -> Iterator[bytes]:
@@ -291,7 +299,7 @@ def _decoder(encoding: str):
         return _gunzip
     if encoding == "deflate":
         return _inflate
-    raise ProtocolError(f"the reply is encoded as {encoding!r}, which the tap does not ask for (it accepts gzip "
+    raise UnsupportedReply(f"the reply is encoded as {encoding!r}, which the tap does not ask for (it accepts gzip "
                         "and deflate)")
 
 
@@ -309,7 +317,7 @@ def _gunzip(body: Iterator[bytes], size: int) -> Iterator[bytes]:
             fed = True
             try:
                 yield from _drain(decoder, data, size)
-            except RetryableError:
+            except BrokenReply:
                 if members == 1:
                     raise
                 return  # trailing bytes after the first member
@@ -330,7 +338,7 @@ def _inflate(body: Iterator[bytes], size: int) -> Iterator[bytes]:
             decoder, data = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS), prefix
         yield from _drain(decoder, data, size)
     if decoder is None and prefix:
-        raise RetryableError("the reply's deflate body was cut off")
+        raise BrokenReply("the reply's deflate body was cut off")
     yield from _finish(decoder, decoder is not None, "deflate")
 
 
@@ -342,7 +350,7 @@ def _drain(decoder, data: bytes, size: int) -> Iterator[bytes]:
             if piece:
                 yield piece
     except zlib.error as exc:
-        raise RetryableError(f"the reply's compressed body is corrupt ({exc})") from None
+        raise BrokenReply(f"the reply's compressed body is corrupt ({exc})") from None
 
 
 def _finish(decoder, fed: bool, name: str) -> Iterator[bytes]:
@@ -352,8 +360,8 @@ def _finish(decoder, fed: bool, name: str) -> Iterator[bytes]:
     try:
         rest = decoder.flush()
     except zlib.error as exc:
-        raise RetryableError(f"the reply's compressed body is corrupt ({exc})") from None
+        raise BrokenReply(f"the reply's compressed body is corrupt ({exc})") from None
     if rest:
         yield rest
     if not decoder.eof:
-        raise RetryableError(f"the reply's {name} body was cut off")
+        raise BrokenReply(f"the reply's {name} body was cut off")

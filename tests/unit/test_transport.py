@@ -15,7 +15,7 @@ from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from tap_listrak.client import ListrakClient, route_for
 from tap_listrak.config import parse_config
 from tap_listrak.errors import ConfigError, ProtocolError, RetryableError
-from tap_listrak.transport import Route, Transport
+from tap_listrak.transport import BrokenReply, Route, Transport, UnsupportedReply
 
 ENVIRONMENT = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 BODY = b"<reply>" + b"x" * 200_000 + b"</reply>"
@@ -369,12 +369,25 @@ def test_a_new_connection_closed_without_a_reply_is_a_network_failure(serve):
 ])
 def test_a_broken_reply_is_a_transient_failure(serve, wire, words):
     server, transport = serve(close(wire))
-    with pytest.raises(RetryableError, match=words) as caught:
+    with pytest.raises(BrokenReply, match=words) as caught:
         read(transport)
     assert "\n" not in str(caught.value)
 
 
 def test_an_encoding_that_was_not_asked_for_is_refused(serve):
     _, transport = serve(reply(b"\x1b\x00", "Content-Encoding: br"))
-    with pytest.raises(ProtocolError, match="encoded as 'br'"):
+    with pytest.raises(UnsupportedReply, match="encoded as 'br'"):
         read(transport)
+
+
+@pytest.mark.parametrize("wire, error, words", [
+    (reply(BODY)[:-1000], RetryableError, "GetContactListCollection: the reply was cut off"),
+    (reply(b"\x1b\x00", "Content-Encoding: br"), ProtocolError, "GetContactListCollection: the reply is encoded as 'br'"),
+])
+def test_the_client_names_the_operation_and_the_endpoint_of_a_bad_reply(serve, wire, error, words):
+    server, _ = serve(close(wire))
+    client = ListrakClient(parse_config({"username": "u", "password": "p", "start_date": "2024-01-01T00:00:00Z",
+                                         "endpoint_url": server.url, "backoff_max_tries": 1}))
+    with pytest.raises(error, match=words) as caught:
+        client.request("GetContactListCollection")
+    assert server.url in str(caught.value) and "\n" not in str(caught.value)
