@@ -126,24 +126,39 @@ def tls_echo(tmp_path):
     server.server_close()
 
 
-class TunnelProxy:
-    """A CONNECT proxy: records each CONNECT line and its Proxy-Authorization, then relays bytes."""
+class Listener:
+    """A TCP server on 127.0.0.1 that hands each connection, numbered from 1, to its own thread."""
 
     def __init__(self):
-        self.connects = []
         self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://user:pw@127.0.0.1:{self.listener.getsockname()[1]}"
+        self.port, self.connections = self.listener.getsockname()[1], 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
         while True:
             try:
-                client, _ = self.listener.accept()
+                sock, _ = self.listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+            self.connections += 1
+            threading.Thread(target=self.serve, args=(sock, self.connections), daemon=True).start()
 
-    def _tunnel(self, client):
+    def serve(self, sock, connection):
+        raise NotImplementedError
+
+    def close(self):
+        self.listener.close()
+
+
+class TunnelProxy(Listener):
+    """A CONNECT proxy: records each CONNECT line and its Proxy-Authorization, then relays bytes."""
+
+    def __init__(self):
+        self.connects = []
+        super().__init__()
+        self.url = f"http://user:pw@127.0.0.1:{self.port}"
+
+    def serve(self, client, connection):
         reader = client.makefile("rb")
         request = reader.readline().decode()
         headers = {}
@@ -156,9 +171,6 @@ class TunnelProxy:
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         threading.Thread(target=_relay, args=(upstream, client), daemon=True).start()
         _relay(client, upstream)
-
-    def close(self):
-        self.listener.close()
 
 
 def _relay(source, sink):
@@ -197,26 +209,16 @@ def test_an_https_endpoint_is_reached_through_a_connect_tunnel(monkeypatch, tls_
 
 
 # -- replies, byte for byte ----------------------------------------------------------------------
-class Scripted:
+class Scripted(Listener):
     """A server that answers the n-th request on each connection with the bytes script(connection,
     n) returns (None: close the connection without a word; close(bytes): write them, then close)."""
 
     def __init__(self, script):
-        self.script, self.connections, self.requests = script, 0, 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/v31/IntegrationService.asmx"
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.script, self.requests = script, 0
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}/v31/IntegrationService.asmx"
 
-    def _accept(self):
-        while True:
-            try:
-                sock, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._serve, args=(sock, self.connections), daemon=True).start()
-
-    def _serve(self, sock, connection):
+    def serve(self, sock, connection):
         reader = sock.makefile("rb")
         with sock:
             for n in range(1, 100):
@@ -235,9 +237,6 @@ class Scripted:
                 sock.sendall(bytes(reply))
                 if isinstance(reply, close):
                     return
-
-    def close(self):
-        self.listener.close()
 
 
 class close(bytes):
