@@ -111,7 +111,8 @@ def test_a_plain_http_proxy_forwards_and_connections_are_reused(monkeypatch):
 # -- TLS, directly and through a CONNECT tunnel -------------------------------------------------
 @pytest.fixture
 def tls_echo(tmp_path):
-    """An https echo server whose certificate names 127.0.0.1, and the bundle that trusts it."""
+    """An https echo server whose certificate names 127.0.0.1, the bundle that trusts it, and the
+    server-side TLS context (for a proxy that speaks TLS with the same certificate)."""
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
@@ -121,7 +122,7 @@ def tls_echo(tmp_path):
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"https://127.0.0.1:{server.server_port}/v31/IntegrationService.asmx", str(cert)
+    yield f"https://127.0.0.1:{server.server_port}/v31/IntegrationService.asmx", str(cert), context
     server.shutdown()
     server.server_close()
 
@@ -151,14 +152,17 @@ class Listener:
 
 
 class TunnelProxy(Listener):
-    """A CONNECT proxy: records each CONNECT line and its Proxy-Authorization, then relays bytes."""
+    """A CONNECT proxy: records each CONNECT line and its Proxy-Authorization, then relays bytes;
+    spoken over TLS when given a server context (an https:// proxy)."""
 
-    def __init__(self):
-        self.connects = []
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        self.connects, self.tls = [], tls
         super().__init__()
-        self.url = f"http://user:pw@127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://user:pw@127.0.0.1:{self.port}"
 
     def serve(self, client, connection):
+        if self.tls is not None:
+            client = self.tls.wrap_socket(client, server_side=True)
         reader = client.makefile("rb")
         request = reader.readline().decode()
         headers = {}
@@ -184,16 +188,18 @@ def _relay(source, sink):
 
 
 def test_tls_is_verified_against_the_bundle_given(tls_echo):
-    url, bundle = tls_echo
+    url, bundle, _ = tls_echo
     transport = Transport(Route(url, ca_certs=bundle), pool_size=2)
     assert b"".join(transport.post({}, b"over tls").chunks(1024)) == b"over tls"
     with pytest.raises(ssl.SSLCertVerificationError):
         Transport(Route(url, ca_certs=DEFAULT_CA_BUNDLE_PATH), pool_size=2).post({}, b"x")
 
 
-def test_an_https_endpoint_is_reached_through_a_connect_tunnel(monkeypatch, tls_echo):
-    url, bundle = tls_echo
-    proxy = TunnelProxy()
+@pytest.mark.parametrize("proxy_tls", [False, True], ids=["http-proxy", "https-proxy"])
+def test_an_https_endpoint_is_reached_through_a_connect_tunnel(monkeypatch, tls_echo, proxy_tls):
+    """Through an http:// proxy, and through an https:// one (TLS to the proxy, TLS inside it)."""
+    url, bundle, context = tls_echo
+    proxy = TunnelProxy(context if proxy_tls else None)
     try:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
