@@ -208,7 +208,7 @@ class ListrakClient:
         except (ssl.SSLError, CertificateError) as exc:  # before OSError, which ssl.SSLError is
             raise ProtocolError(f"TLS verification of {self.config.endpoint_url} failed ({_reason(exc)}): the "
                                 "certificate is not trusted; fix the endpoint or the system's CA store") from None
-        except (urllib3.exceptions.LocationValueError, urllib3.exceptions.ProxySchemeUnknown) as exc:
+        except urllib3.exceptions.LocationValueError as exc:
             raise ProtocolError(f"{operation}: request to {self.config.endpoint_url} failed "
                                 f"({exc.__class__.__name__}): check endpoint_url") from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:  # connection, timeout, broken or cut-off reply

@@ -270,9 +270,10 @@ def _looks_like_html(body: bytes) -> bool:
 
 
 class OperationReader:
-    """Reads one operation's reply as it arrives: each chunk of the body is fed to a pull parser, the
-    items it completed are turned into dicts and dropped from the tree. Neither the whole body nor
-    the whole tree is ever held, and a reply that passes `max_bytes` is refused. (Items are taken in
+    """Reads one operation's reply chunk by chunk: each chunk of the body is fed to a pull parser,
+    the items it completed are turned into dicts and dropped from the tree. Neither the whole body
+    nor the whole tree is ever held (the client refuses a reply past max_reply_megabytes as it
+    arrives). (Items are taken in
     batches after each chunk rather than on per-item events: a third less CPU per item.)"""
 
     def __init__(self, operation: str, item_reader: ItemReader):

@@ -83,6 +83,7 @@ class Transport:
         host = split.netloc.rpartition("@")[2]
         extra = "".join(f"{name}: {value}\r\n" for name, value in route.proxy_headers.items()) if route.forwarding else ""
         self._head = f"POST {target} HTTP/1.1\r\nHost: {host}\r\n{extra}"
+        self._proxy = parse_url(route.proxy) if route.proxy else None
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
 
@@ -132,41 +133,33 @@ class Transport:
         connection.close()
 
     def _open(self) -> Connection:
-        route = self.route
         LOGGER.debug("Opening a connection to %s:%s%s", self._host, self._port,
-                     f" through {parse_url(route.proxy).host}" if route.proxy else "")
-        opener = _opener(route, self._https, self._host, self._port)
+                     f" through {self._proxy.host}" if self._proxy else "")
+        opener = _opener(self.route, self._proxy, self._https, self._host, self._port)
         opener.connect()
         sock = opener.sock
-        sock.settimeout(route.read_timeout)
+        sock.settimeout(self.route.read_timeout)
         if isinstance(sock, socket.socket):  # not a TLS-in-TLS transport, which has no options
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return Connection(sock)
 
-    def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
 
-
-def _opener(route: Route, https: bool, host: str, port: int) -> HTTPConnection:
+def _opener(route: Route, proxy, https: bool, host: str, port: int) -> HTTPConnection:
     """An unconnected urllib3 connection to the endpoint, or to the proxy that leads there."""
-    tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": route.ca_certs, "ca_cert_dir": route.ca_cert_dir}
-    if route.proxy is None:
-        if https:
-            return HTTPSConnection(host, port, timeout=route.connect_timeout, **tls)
-        return HTTPConnection(host, port, timeout=route.connect_timeout)
-    proxy = parse_url(route.proxy)
+    def to(address: str, address_port: int, secure: bool, **options) -> HTTPConnection:
+        if not secure:
+            return HTTPConnection(address, address_port, timeout=route.connect_timeout)
+        return HTTPSConnection(address, address_port, timeout=route.connect_timeout, cert_reqs="CERT_REQUIRED",
+                               ca_certs=route.ca_certs, ca_cert_dir=route.ca_cert_dir, **options)
+
+    if proxy is None:
+        return to(host, port, https)
     proxy_port = proxy.port or (443 if proxy.scheme == "https" else 80)
     if not https:  # forwarded: an HTTP connection to the proxy, TLS to it if it is an https:// one
-        if proxy.scheme == "https":
-            return HTTPSConnection(proxy.host, proxy_port, timeout=route.connect_timeout, **tls)
-        return HTTPConnection(proxy.host, proxy_port, timeout=route.connect_timeout)
+        return to(proxy.host, proxy_port, proxy.scheme == "https")
     config = ProxyConfig(ssl_context=None, use_forwarding_for_https=False, assert_hostname=None,
                          assert_fingerprint=None)
-    opener = HTTPSConnection(proxy.host, proxy_port, timeout=route.connect_timeout, proxy=proxy,
-                             proxy_config=config, **tls)
+    opener = to(proxy.host, proxy_port, True, proxy=proxy, proxy_config=config)
     opener.set_tunnel(host, port, headers=route.proxy_headers, scheme=proxy.scheme)
     return opener
 
