@@ -1,11 +1,14 @@
-"""Reading Listrak's SOAP replies with lxml, straight into plain dicts.
+"""Reading Listrak's SOAP replies with the standard library's expat parser, straight into plain dicts.
 
 zeep reads the bundled WSDL and builds requests; replies are read here because building zeep
 objects costs several times more CPU per record than the rest of the tap together. The field
 tables come from zeep's parsed WSDL, so the WSDL stays the one description of the contract.
 
 Replies are read as a stream (OperationReader.read): memory holds one slice's elements at a time.
-(The client refuses a reply once it passes a size limit, whatever the endpoint sends.)
+(The client refuses a reply once it passes a size limit, whatever the endpoint sends.) The parser is
+xml.etree's pull parser, whose elements are built in C with their tags shared: reading an item's
+fields off them costs a quarter of what the same walk over lxml's elements costs, which build a
+proxy object and a tag string on every access (docs/architecture.md, "The reply reader").
 
 What counts as what:
 - a soap:Fault is classified by Listrak's documented forms (whole tokens such as
@@ -13,7 +16,9 @@ What counts as what:
   substring; any other fault is transient;
 - a reply that is not XML is a transient failure when it came with HTTP 5xx or was cut off, and a
   wrong endpoint when it is a whole HTML page;
-- a DTD is refused outright (no entity expansion, no external reference is ever read).
+- a DTD is refused outright, before the parser sees it (no entity is ever declared, so none is
+  expanded, and no external reference is ever read);
+- more than 10 MB without a completed item is a flood, not a reply, and is refused.
 """
 from __future__ import annotations
 
@@ -21,10 +26,10 @@ import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from collections import deque
 from contextlib import nullcontext
 from typing import Callable, ContextManager, Iterable
-
-from lxml import etree
+from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from tap_listrak.errors import (AuthenticationError, IPNotAuthorizedError, NotFoundError, ProtocolError,
                                 RetryableError)
@@ -39,14 +44,20 @@ XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 # full pages kept 2 MB more at their peak than on a small account (`make bench`, memory pair).
 # Reading the socket in larger chunks (client.READ_CHUNK) costs less CPU than parsing in them.
 PARSE_SLICE = 16 * 1024
+# No Listrak item comes near this; more bytes than this without an item completed is a flood (one
+# endless value, say), refused before it fills memory.
+MAX_ITEM_BYTES = 10 * 1024 * 1024
+# Bytes before the root element beyond which the reply is refused: a SOAP reply's prolog is an XML
+# declaration, and the scan for a DTD must end somewhere.
+MAX_PROLOG_BYTES = 64 * 1024
 
 
 def is_nil(element) -> bool:
     return element.get(XSI_NIL) in ("true", "1")
-# No entity is ever expanded, nothing is fetched, and no text node may pass libxml2's 10 MB limit.
-_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                       remove_comments=True, remove_pis=True)
 
+
+def local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
 
 
 # -- field tables, from the WSDL ---------------------------------------------------------------
@@ -178,7 +189,7 @@ class ItemReader:
         if tag not in self._unknown_seen:
             self._unknown_seen.add(tag)
             LOGGER.warning("Ignoring element %s of %s that the bundled WSDL does not declare (a newer Listrak "
-                           "field?)", etree.QName(tag).localname, self.type_name)
+                           "field?)", local_name(tag), self.type_name)
 
 
 # -- envelopes and faults ------------------------------------------------------------------------
@@ -192,8 +203,6 @@ AUTH_FAULT = re.compile(r"\b(InvalidLogonAttempt|LoginAttemptsExceeded)\b")
 IP_FAULT = re.compile(r"\bProhibitedIPAddress\b")
 NOT_FOUND_FAULT = re.compile(r"(?<![\w.])404 - File or directory not found\b")
 UNREADABLE_REQUEST = "Server was unable to read request"  # asmx's words for a request it cannot deserialize
-# libxml2 refuses a single text node over 10 MB (no Listrak field comes near): a flood, not a reply.
-_HUGE_TEXT = "Resource limit exceeded"
 
 
 @dataclass
@@ -236,9 +245,6 @@ def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
 
 def _unparsable(body: bytes, status: int, exc: Exception) -> Exception:
     """`body` is the reply's first bytes: enough to tell an HTML page or an empty body."""
-    if _HUGE_TEXT in str(exc):
-        return ProtocolError(f"the reply (HTTP {status}) holds a single value over 10 MB, which no Listrak field "
-                             "does: refused (check endpoint_url points at Listrak)")
     if _looks_like_html(body):
         return html_reply(status)
     if _transient(status):
@@ -270,11 +276,12 @@ def _looks_like_html(body: bytes) -> bool:
 
 
 class OperationReader:
-    """Reads one operation's reply chunk by chunk: each chunk of the body is fed to a pull parser,
+    """Reads one operation's reply chunk by chunk: each slice of the body is fed to a pull parser,
     the items it completed are turned into dicts and dropped from the tree. Neither the whole body
     nor the whole tree is ever held (the client refuses a reply past max_reply_megabytes as it
-    arrives). (Items are taken in
-    batches after each chunk rather than on per-item events: a third less CPU per item.)"""
+    arrives). Items are taken in batches after each slice, off the result element, rather than
+    one by one on parser events: the parser reports only where elements start, which is all it takes
+    to find the envelope, the result or a fault."""
 
     def __init__(self, operation: str, item_reader: ItemReader):
         self.operation = operation
@@ -288,45 +295,74 @@ class OperationReader:
         """`cpu` is held while parsing and collecting, never while waiting for the next chunk (see
         client.py). Each batch of items goes to `collect()`, a new collection per reply, as soon as it
         is read."""
-        parser = etree.XMLPullParser(events=("start", "end"), tag=(self.result_tag, FAULT_TAG), **_PARSER_OPTIONS)
-        page = Page(0, collect())
-        head, result = b"", None
+        parser = XMLPullParser(events=("start",))
+        page, reply = Page(0, collect()), _Landmarks()
+        head, prolog, unfinished = b"", PrologScan(), 0
         for chunk in chunks:
             if not head:
                 head = chunk[:1024]
                 _check_head(head, status)
             with cpu:
                 for start in range(0, len(chunk), PARSE_SLICE):
-                    try:
-                        parser.feed(chunk[start:start + PARSE_SLICE])
-                    except etree.XMLSyntaxError as exc:
-                        raise _unparsable(head, status, exc) from None
-                    result = self._result_of(parser.read_events(), result, status, secrets)
+                    piece = chunk[start:start + PARSE_SLICE]
+                    if prolog is not None:
+                        prolog = prolog.scan(piece)  # None once the root element has begun
+                    parser.feed(piece)
+                    self._follow(parser, reply, head, status, secrets)
+                    result = reply.result
                     if result is not None and len(result) > 1:
                         self._take(result, len(result) - 1, page)  # every item but the last is complete
+                        unfinished = 0
+                    else:
+                        unfinished += len(piece)
+                        if unfinished > MAX_ITEM_BYTES:
+                            raise ProtocolError(f"the reply (HTTP {status}) runs on for over 10 MB without "
+                                                "completing an item, which no Listrak reply does: refused "
+                                                "(check endpoint_url points at Listrak)")
         with cpu:
-            return self._finish(parser, head, result, status, secrets, page)
+            return self._finish(parser, reply, head, status, secrets, page)
 
-    def _finish(self, parser, head, result, status, secrets, page):
+    def _finish(self, parser, reply, head, status, secrets, page):
         try:
-            root = parser.close()
-        except etree.XMLSyntaxError as exc:
-            raise _unparsable(head, status, exc) from None
-        result = self._result_of(parser.read_events(), result, status, secrets)
-        self._check_envelope(root, status)
-        if result is not None:
-            self._take(result, len(result), page)
+            parser.close()
+        except ParseError as exc:
+            raise self._unreadable(reply, head, status, secrets, exc) from None
+        self._follow(parser, reply, head, status, secrets)
+        if reply.fault is not None:
+            raise classify_fault(reply.fault, status, secrets)
+        self._check_envelope(reply.root, status)
+        if reply.result is not None:
+            self._take(reply.result, len(reply.result), page)
         return page
 
+    def _follow(self, parser, reply: "_Landmarks", head, status, secrets) -> None:
+        """Takes the elements the parser saw begin: until the result is found, the root, the result
+        and a fault are noted; after it, the events are dropped at once (they hold the elements)."""
+        events = parser.read_events()
+        try:
+            if reply.result is not None:
+                deque(events, maxlen=0)
+                return
+            for _, element in events:
+                tag = element.tag
+                if reply.root is None:
+                    reply.root = element
+                if tag == self.result_tag:
+                    reply.result = element
+                    deque(events, maxlen=0)
+                    return
+                if tag == FAULT_TAG and reply.fault is None:
+                    reply.fault = element
+        except ParseError as exc:
+            raise self._unreadable(reply, head, status, secrets, exc) from None
+
     @staticmethod
-    def _result_of(events, result, status: int, secrets):
-        for event, element in events:
-            if element.tag == FAULT_TAG:
-                if event == "end":
-                    raise classify_fault(element, status, secrets)
-            elif event == "start":
-                result = element
-        return result
+    def _unreadable(reply, head, status, secrets, exc) -> Exception:
+        """Malformed XML: a fault read as far as it arrived says more than the parse error (a reply
+        cut off inside a fault is classified by what it says, retried when it says nothing)."""
+        if reply.fault is not None:
+            return classify_fault(reply.fault, status, secrets)
+        return _unparsable(head, status, exc)
 
     def _take(self, result, count: int, page: Page) -> None:
         """Reads the first `count` items of the result into the page and drops them from the tree."""
@@ -334,7 +370,7 @@ class OperationReader:
         batch = []
         for element in result[:count]:
             if element.tag != item_tag:
-                raise ProtocolError(f"unexpected {etree.QName(element).localname} in {self.operation}Result")
+                raise ProtocolError(f"unexpected {local_name(element.tag)} in {self.operation}Result")
             page.slots += 1
             if not is_nil(element):  # a nil slot carries no data
                 batch.append(read(element))
@@ -346,10 +382,7 @@ class OperationReader:
             page.items.extend(batch)
 
     def _check_envelope(self, root, status: int) -> None:
-        if root.getroottree().docinfo.doctype:
-            raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading "
-                                "it (check endpoint_url points at Listrak)")
-        if etree.QName(root).localname.lower() == "html":
+        if local_name(root.tag).lower() == "html":
             raise html_reply(status)
         if root.tag != ENVELOPE_TAG:
             raise ProtocolError(f"the reply (HTTP {status}) is XML but not a SOAP 1.1 envelope: check endpoint_url "
@@ -364,15 +397,85 @@ class OperationReader:
             raise ProtocolError(f"HTTP {status} from the endpoint: check endpoint_url")
         if content.tag != self.response_tag:
             raise ProtocolError(f"expected {self.operation}Response in the reply, got "
-                                f"{etree.QName(content).localname}: the endpoint does not speak Listrak v31")
+                                f"{local_name(content.tag)}: the endpoint does not speak Listrak v31")
         if content.find(self.result_tag) is not None and self.result_tag != content[0].tag:
             raise ProtocolError(f"{self.operation}Response does not begin with {self.operation}Result")
 
 
+class _Landmarks:
+    """The elements of a reply the reader keeps hold of while it parses."""
+    __slots__ = ("root", "result", "fault")
+
+    def __init__(self):
+        self.root = self.result = self.fault = None
+
+
+_DTD_REFUSED = ("the reply carries a DTD, which a SOAP reply never does; refused without reading it (check "
+                "endpoint_url points at Listrak)")
+
+
+class PrologScan:
+    """Watches what comes before the root element, where a DTD would stand, and refuses one before the
+    parser reads it: expat would otherwise declare its entities (and expand them in what follows).
+    What may stand there is an XML declaration, comments, processing instructions and white space;
+    the scan ends at the first other markup. UTF-8, its ASCII-compatible kin and UTF-16 are read."""
+
+    def __init__(self):
+        self.pending = b""
+        self.seen = 0
+
+    def scan(self, piece: bytes) -> "PrologScan | None":
+        """The scan still going (more bytes needed), or None once the root element has begun."""
+        self.seen += len(piece)
+        data = self.pending + piece
+        text = _prolog_text(data)
+        position = _skip_prolog(text)
+        if position is None:
+            if self.seen > MAX_PROLOG_BYTES:
+                raise ProtocolError(f"the reply runs on for over {MAX_PROLOG_BYTES // 1024} KB before its first "
+                                    "element, which no SOAP reply does: refused (check endpoint_url points at "
+                                    "Listrak)")
+            self.pending = data
+            return self
+        if text.startswith("<!", position) and not text.startswith("<!--", position):
+            raise ProtocolError(_DTD_REFUSED)
+        return None
+
+
+def _prolog_text(data: bytes) -> str:
+    """The bytes as text, markup characters where they are: UTF-16 by its byte order mark or its first
+    '<'; anything else byte for byte (UTF-8 and the single-byte encodings agree on markup)."""
+    if data.startswith((b"\xff\xfe", b"<\x00")):
+        return data[:len(data) // 2 * 2].decode("utf-16-le", errors="replace")
+    if data.startswith((b"\xfe\xff", b"\x00<")):
+        return data[:len(data) // 2 * 2].decode("utf-16-be", errors="replace")
+    return data.decode("latin-1")
+
+
+def _skip_prolog(text: str) -> int | None:
+    """Where the first markup other than a declaration, comment or PI begins (or the first text that
+    is not white space), or None when `text` ends before that."""
+    position, length = 0, len(text)
+    while True:
+        while position < length and text[position] in "\ufeff\xef\xbb\xbf \t\r\n":
+            position += 1
+        if length - position < 4:
+            return None  # "<!--", "<?x" and a root's start need a few characters to be told apart
+        if text.startswith("<?", position):
+            end = text.find("?>", position + 2)
+            if end < 0:
+                return None
+            position = end + 2
+        elif text.startswith("<!--", position):
+            end = text.find("-->", position + 4)
+            if end < 0:
+                return None
+            position = end + 3
+        else:
+            return position
+
+
 def _check_head(head: bytes, status: int) -> None:
-    """What the first bytes already tell, before any parsing: an HTML page, or a DTD."""
+    """What the first bytes already tell, before any parsing: an HTML page."""
     if _looks_like_html(head):
         raise html_reply(status)
-    if b"<!DOCTYPE" in head.upper():
-        raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
-                            "(check endpoint_url points at Listrak)")

@@ -80,7 +80,7 @@ def test_every_primary_operation_has_a_documented_shape():
 
 
 @pytest.mark.parametrize("stream", DOCUMENTED, ids=lambda s: s.name)
-def test_lxml_reading_equals_zeep_reading(client, stream):
+def test_the_reply_reader_equals_zeep_reading(client, stream):
     """Every documented shape gives the same records through both readers (after shaping)."""
     cassette = yaml.safe_load((CASSETTES / "documented_shapes.yaml").read_text(encoding="utf-8"))
     body = next(i["response"]["body"]["string"] for i in cassette["interactions"]
@@ -150,6 +150,53 @@ def test_entity_expansion_and_external_entities_are_refused(client):
             + ENVELOPE.format("<x>&lol2;&xxe;</x>").encode())
     with pytest.raises(ProtocolError, match="DTD"):
         _read(client, bomb, 200)
+
+
+DTD_BOMB = ('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+            + ENVELOPE.format("<x>&lol2;</x>"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "iso-8859-1"])
+@pytest.mark.parametrize("before", ["", "<!-- a comment -->\n", "<?pi data?> \r\n", "\ufeff"])
+@pytest.mark.parametrize("chunk", [1, 5, 64 * 1024])
+def test_a_dtd_is_refused_before_the_parser_reads_it_in_any_encoding_and_chunking(client, encoding, before, chunk):
+    """The scan for a DTD sees through the XML declaration, comments, processing instructions, a byte
+    order mark and UTF-16, and through any cut of the body into chunks."""
+    declaration = f'<?xml version="1.0" encoding="{encoding.split("-le")[0].split("-be")[0]}"?>'
+    text = ("\ufeff" if encoding.startswith("utf-16") else "") + declaration + before.lstrip("\ufeff") + DTD_BOMB
+    with pytest.raises(ProtocolError, match="DTD"):
+        _read(client, text.encode(encoding), 200, chunk=chunk)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "iso-8859-1", "windows-1252"])
+def test_a_reply_in_another_encoding_is_read_by_its_declaration(client, encoding):
+    declaration = f'<?xml version="1.0" encoding="{encoding}"?><!-- served by a proxy -->'
+    items = ["<WSContactOpen><ContactID>7</ContactID><EmailAddress>jos\u00e9@example.com</EmailAddress>"
+             "</WSContactOpen>"]
+    body = declaration.encode(encoding) + _page("WSContactOpen", items).decode().encode(encoding)
+    if encoding == "utf-16":  # one byte order mark, at the start
+        body = declaration.encode(encoding) + _page("WSContactOpen", items).decode().encode("utf-16-le")
+    page = _read(client, body, 200, chunk=3)
+    assert [(item["ContactID"], item["EmailAddress"]) for item in page.items] == [("7", "jos\u00e9@example.com")]
+
+
+def test_a_reply_that_never_reaches_its_first_element_is_refused(client):
+    body = b'<?xml version="1.0"?><!--' + b"x" * (80 * 1024) + b"-->" + _page("WSContactOpen", [])
+    with pytest.raises(ProtocolError, match="before its first element"):
+        _read(client, body, 200)
+
+
+@pytest.mark.parametrize("cut,error", [
+    ("</faultstring>", AuthenticationError),  # what arrived says the login was refused
+    ("[InvalidLogon", RetryableError),         # nothing whole arrived: tried again
+])
+def test_a_fault_cut_off_is_classified_by_what_arrived(client, cut, error):
+    whole = ENVELOPE.format("<soap:Fault><faultcode>soap:Client</faultcode><faultstring>[InvalidLogonAttempt] "
+                            "Invalid login attempt.</faultstring><detail>more</detail></soap:Fault>").encode()
+    body = whole[:whole.index(cut.encode()) + len(cut)]
+    with pytest.raises(error) as caught:
+        _read(client, body, 500)
+    assert type(caught.value) is error
 
 
 def test_fault_text_is_redacted(client):
@@ -293,7 +340,7 @@ def _emulator_bodies(emulator):
         yield stream, body
 
 
-def test_lxml_reading_equals_zeep_reading_on_emulator_replies(client, emulator_factory):
+def test_the_reply_reader_equals_zeep_reading_on_emulator_replies(client, emulator_factory):
     """The same on the emulator's data: escapes, non-ASCII, nil items, empty and absent fields."""
     emulator = emulator_factory(lists=2, messages_per_list=6, recipients=40, subscribers_per_list=60)
     for stream, body in _emulator_bodies(emulator):
