@@ -27,8 +27,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from collections import deque
-from contextlib import nullcontext
-from typing import Callable, ContextManager, Iterable
+from typing import Callable, Iterable
 from xml.etree.ElementTree import ParseError, XMLPullParser
 
 from tap_listrak.errors import (AuthenticationError, IPNotAuthorizedError, NotFoundError, ProtocolError,
@@ -291,10 +290,10 @@ class OperationReader:
         self.item_reader = item_reader
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
-             cpu: ContextManager = nullcontext(), collect: Callable[[], object] = list) -> Page:
-        """`cpu` is held while parsing and collecting, never while waiting for the next chunk (see
-        client.py). Each batch of items goes to `collect()`, a new collection per reply, as soon as it
-        is read."""
+             collect: Callable[[], object] = list) -> Page:
+        """Each batch of items goes to `collect()`, a new collection per reply, as soon as it is read.
+        `chunks` are a received reply's (spool.ReceivedReply): the client holds its parse lock for the
+        whole read, as nothing here waits on the network."""
         parser = XMLPullParser(events=("start",))
         page, reply = Page(0, collect()), _Landmarks()
         head, prolog, unfinished = b"", PrologScan(), 0
@@ -302,25 +301,23 @@ class OperationReader:
             if not head:
                 head = chunk[:1024]
                 _check_head(head, status)
-            with cpu:
-                for start in range(0, len(chunk), PARSE_SLICE):
-                    piece = chunk[start:start + PARSE_SLICE]
-                    if prolog is not None:
-                        prolog = prolog.scan(piece)  # None once the root element has begun
-                    parser.feed(piece)
-                    self._follow(parser, reply, head, status, secrets)
-                    result = reply.result
-                    if result is not None and len(result) > 1:
-                        self._take(result, len(result) - 1, page)  # every item but the last is complete
-                        unfinished = 0
-                    else:
-                        unfinished += len(piece)
-                        if unfinished > MAX_ITEM_BYTES:
-                            raise ProtocolError(f"the reply (HTTP {status}) runs on for over 10 MB without "
-                                                "completing an item, which no Listrak reply does: refused "
-                                                "(check endpoint_url points at Listrak)")
-        with cpu:
-            return self._finish(parser, reply, head, status, secrets, page)
+            for start in range(0, len(chunk), PARSE_SLICE):
+                piece = chunk[start:start + PARSE_SLICE]
+                if prolog is not None:
+                    prolog = prolog.scan(piece)  # None once the root element has begun
+                parser.feed(piece)
+                self._follow(parser, reply, head, status, secrets)
+                result = reply.result
+                if result is not None and len(result) > 1:
+                    self._take(result, len(result) - 1, page)  # every item but the last is complete
+                    unfinished = 0
+                else:
+                    unfinished += len(piece)
+                    if unfinished > MAX_ITEM_BYTES:
+                        raise ProtocolError(f"the reply (HTTP {status}) runs on for over 10 MB without "
+                                            "completing an item, which no Listrak reply does: refused "
+                                            "(check endpoint_url points at Listrak)")
+        return self._finish(parser, reply, head, status, secrets, page)
 
     def _finish(self, parser, reply, head, status, secrets, page):
         try:

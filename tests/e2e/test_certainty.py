@@ -106,6 +106,29 @@ def test_a_deadlock_whose_text_mentions_404_is_retried_not_skipped(emulator_fact
     assert "skipped" not in run.stderr
 
 
+def test_every_request_has_one_metric_line_with_its_real_status(emulator_factory, tmp_path):
+    """Singer METRIC lines: one http_request_duration timer per request the emulator answered, the
+    retried ones included, each with the status it got (a 500 fault, a 503 page, a 200 whose body
+    was cut off: failed all three)."""
+    import json
+
+    emulator = emulator_factory(**SMALL, fault_on=("ReportRangeMessageContactOpen:2:fault500",
+                                                   "ReportMessageContactSent:3:html503",
+                                                   "ReportRangeMessageContactClick:2:drop"))
+    run = run_tap(tmp_path, tap_config(emulator, START), catalog=catalog_selecting(ALL))
+    assert_matches_truth(run, emulator.truth(START), ALL)
+    metrics = [json.loads(line.split("METRIC: ", 1)[1]) for line in run.stderr.splitlines() if "METRIC: " in line]
+    assert {(m["type"], m["metric"]) for m in metrics} == {("timer", "http_request_duration")}
+    assert all(m["value"] >= 0 for m in metrics)
+    stats = emulator.stats()
+    assert len(metrics) == stats["total_requests"], (len(metrics), stats["total_requests"])
+    statuses = sorted((m["tags"]["endpoint"], m["tags"]["http_status_code"], m["tags"]["status"])
+                      for m in metrics if m["tags"]["status"] != "succeeded")
+    assert statuses == [("ReportMessageContactSent", 503, "failed"), ("ReportRangeMessageContactClick", 200, "failed"),
+                        ("ReportRangeMessageContactOpen", 500, "failed")]
+    assert all(m["tags"]["http_status_code"] == 200 for m in metrics if m["tags"]["status"] == "succeeded")
+
+
 # -- a failed run stops at once ------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["auth", "locked"])
 def test_an_auth_fault_in_the_middle_of_the_pool_stops_every_request(emulator_factory, tmp_path, kind):
