@@ -7,7 +7,7 @@ tables come from zeep's parsed WSDL, so the WSDL stays the one description of th
 Replies are read as a stream (OperationReader.read): memory holds one slice's elements at a time.
 (The client refuses a reply once it passes a size limit, whatever the endpoint sends.) The parser is
 xml.etree's pull parser, whose elements are built in C with their tags shared: reading an item's
-fields off them costs a quarter of what the same walk over lxml's elements costs, which build a
+fields off them costs a quarter to a half of what the same walk over lxml's elements costs, which build a
 proxy object and a tag string on every access (docs/architecture.md, "The reply reader").
 
 What counts as what:
@@ -407,10 +407,6 @@ class _Landmarks:
         self.root = self.result = self.fault = None
 
 
-_DTD_REFUSED = ("the reply carries a DTD, which a SOAP reply never does; refused without reading it (check "
-                "endpoint_url points at Listrak)")
-
-
 class PrologScan:
     """Watches what comes before the root element, where a DTD would stand, and refuses one before the
     parser reads it: expat would otherwise declare its entities (and expand them in what follows).
@@ -435,7 +431,8 @@ class PrologScan:
             self.pending = data
             return self
         if text.startswith("<!", position) and not text.startswith("<!--", position):
-            raise ProtocolError(_DTD_REFUSED)
+            raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
+                                "(check endpoint_url points at Listrak)")
         return None
 
 

@@ -1,5 +1,6 @@
 """A green run is a complete run, whatever Listrak answers: through the CLI, against the emulator
 serving each answer the facts leave open, the tap returns exactly the ground truth or says why not."""
+import json
 import re
 
 import pytest
@@ -110,8 +111,6 @@ def test_every_request_has_one_metric_line_with_its_real_status(emulator_factory
     """Singer METRIC lines: one http_request_duration timer per request the emulator answered, the
     retried ones included, each with the status it got (a 500 fault, a 503 page, a 200 whose body
     was cut off: failed all three)."""
-    import json
-
     emulator = emulator_factory(**SMALL, fault_on=("ReportRangeMessageContactOpen:2:fault500",
                                                    "ReportMessageContactSent:3:html503",
                                                    "ReportRangeMessageContactClick:2:drop"))

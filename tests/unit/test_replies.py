@@ -173,9 +173,8 @@ def test_a_reply_in_another_encoding_is_read_by_its_declaration(client, encoding
     declaration = f'<?xml version="1.0" encoding="{encoding}"?><!-- served by a proxy -->'
     items = ["<WSContactOpen><ContactID>7</ContactID><EmailAddress>jos\u00e9@example.com</EmailAddress>"
              "</WSContactOpen>"]
-    body = declaration.encode(encoding) + _page("WSContactOpen", items).decode().encode(encoding)
-    if encoding == "utf-16":  # one byte order mark, at the start
-        body = declaration.encode(encoding) + _page("WSContactOpen", items).decode().encode("utf-16-le")
+    rest = "utf-16-le" if encoding == "utf-16" else encoding  # one byte order mark, at the start
+    body = declaration.encode(encoding) + _page("WSContactOpen", items).decode().encode(rest)
     page = _read(client, body, 200, chunk=3)
     assert [(item["ContactID"], item["EmailAddress"]) for item in page.items] == [("7", "jos\u00e9@example.com")]
 
