@@ -11,6 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "tap_listrak"
 # Top to bottom: a module may import only modules of lower layers.
 LAYERS = (
+    ("launch",),
     ("cli",),
     ("sync", "discover", "about"),
     ("parents", "runner"),
