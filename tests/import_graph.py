@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "tap_listrak"
 # Top to bottom: a module may import only modules of lower layers.
 LAYERS = (
-    ("launch",),
+    ("entry",),
     ("cli",),
     ("sync", "discover", "about"),
     ("parents", "runner"),

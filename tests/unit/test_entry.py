@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_listrak.launch import RESTARTED, TCACHE_OFF, libc_version, tunables_for_restart
+from tap_listrak.entry import RESTARTED, TCACHE_OFF, libc_version, tunables_for_restart
 
 TAP = Path(sys.executable).parent / "tap-listrak"
 GLIBC = "glibc 2.36"
