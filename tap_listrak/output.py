@@ -17,7 +17,7 @@ from typing import Callable, Iterator, NamedTuple
 
 import orjson
 
-from tap_listrak.spool import Spool, spill, spool_file
+from tap_listrak.spool import Spool
 
 
 def _exact_number(value):
@@ -87,18 +87,19 @@ class RecordSpool:
     of its read. Read back with `batches()`, as often as needed."""
 
     def __init__(self):
-        self._file = spool_file(SPOOL_MEMORY)
+        self._spool = Spool(SPOOL_MEMORY)
 
     def extend(self, records: list[dict]) -> None:
         if records:
-            spill(self._file.write, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+            self._spool.write(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
 
     def batches(self) -> Iterator[list[dict]]:
         """The records, batch by batch, in the order they were added."""
-        self._file.seek(0)
+        file = self._spool.file
+        file.seek(0)
         while True:
             try:
-                yield pickle.load(self._file)
+                yield pickle.load(file)
             except EOFError:
                 return
 

@@ -155,17 +155,17 @@ def test_a_spooled_page_keeps_a_few_batches_in_memory_and_the_rest_on_disk():
     batches = [[{"ContactID": n, "EmailAddress": f"c{n}@example.com" + "x" * 200} for n in range(k, k + 50)]
                for k in range(0, 1000, 50)]
     page.extend(batches[0])
-    assert not page._spool.on_disk  # one batch: still in memory
+    assert not page._spool.file._rolled  # one batch: still in memory
     for batch in batches[1:]:
         page.extend(batch)
-    assert sum(len(batch.data) for batch in encoded) > SPOOL_MEMORY and page._spool.on_disk
+    assert sum(len(batch.data) for batch in encoded) > SPOOL_MEMORY and page._spool.file._rolled
     text, raw = buffered()
     writer = SingerWriter(text)
     writer.write_encoded(page)
     writer.flush()
     records = [json.loads(line)["record"]["ContactID"] for line in raw.getvalue().decode("utf-8").splitlines()]
     assert records == list(range(1000)) and writer.records_by_stream == {"message_opens": 1000}
-    assert page._spool.closed  # written once, then freed
+    assert page._spool.file.closed  # written once, then freed
 
 
 def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure(monkeypatch, tmp_path):
@@ -173,12 +173,10 @@ def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure
     OSError it would pass for a broken connection and be retried."""
     import tempfile
 
-    from tap_listrak import spool
     from tap_listrak.errors import ListrakError, SpoolError
     from tap_listrak.output import SpooledPage, encode_records
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
-    monkeypatch.setattr(spool, "FILES", spool._Files(spool.KEPT_FILES))  # none kept from earlier tests
     page = SpooledPage("message_opens", lambda batch: encode_records("message_opens", batch))
     with pytest.raises(SpoolError) as caught:
         page.extend([{"EmailAddress": "x" * 1000, "n": n} for n in range(100)])
@@ -198,7 +196,8 @@ def test_a_record_spool_gives_back_its_records_in_order_from_disk_as_often_as_as
     for start in range(0, 200, 30):
         spool.extend(records[start:start + 30])
     spool.extend([])
-    assert spool._file._rolled and 200 * 300 > SPOOL_MEMORY
+    assert spool._spool.file._rolled and 200 * 300 > SPOOL_MEMORY
     assert list(spool) == records and list(spool) == records
     assert [len(batch) for batch in spool.batches()] == [30] * 6 + [20]
+
 
