@@ -76,8 +76,8 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
     - glibc raises its mmap threshold after freeing a large block, after which reply bodies and
       encoded pages (hundreds of KB each) come from the heap and stay there; a fixed threshold
       keeps them in mmap, returned to the system when freed.
-    No-op where glibc is absent. glibc's per-thread caches, which mallopt cannot reach, are turned
-    off by the console script (entry.py)."""
+    No-op where glibc is absent. glibc's per-thread caches, which mallopt cannot reach, can only be
+    turned off from the environment the process starts with (docs/architecture.md, "Memory")."""
     try:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
