@@ -201,3 +201,37 @@ def test_a_record_spool_gives_back_its_records_in_order_from_disk_as_often_as_as
     assert [len(batch) for batch in spool.batches()] == [30] * 6 + [20]
 
 
+
+def test_a_target_that_stopped_reading_is_one_clear_error_and_no_later_state_reaches_it():
+    """Over a real pipe: the target reads a unit's records and STATE, then goes away. The next
+    unit's lines end the run with OutputClosedError (not an OSError, which would pass for a network
+    failure), and so does every later write or flush; no STATE past what the target read got out."""
+    import os
+
+    from tap_listrak.errors import ListrakError, OutputClosedError
+    from tap_listrak.output import SpooledPage, encode_records
+
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as target, open(write_end, "w", encoding="utf-8") as stdout:
+        writer = SingerWriter(stdout)
+        writer.records("lists", [{"ListID": 1}])
+        writer.state({"unit": 1})
+        received = os.read(target.fileno(), 1 << 16)
+        target.close()  # the target stops reading
+        page = SpooledPage("lists", lambda batch: encode_records("lists", batch))
+        page.extend([{"ListID": n, "ListName": "x" * 100} for n in range(2, 500)])  # on disk, written straight
+        with pytest.raises(OutputClosedError) as caught:
+            writer.write_encoded(page)
+            writer.state({"unit": 2})
+        assert page._spool.file.closed  # freed all the same
+        with pytest.raises(OutputClosedError):
+            writer.state({"unit": 2})
+        with pytest.raises(OutputClosedError):
+            writer.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())  # what stdout still holds goes nowhere when it is closed
+        os.close(devnull)
+    assert [json.loads(line)["type"] for line in received.decode().splitlines()] == ["RECORD", "STATE"]
+    message = str(caught.value)
+    assert message.startswith("the target stopped reading the tap's output (broken pipe): ") and "\n" not in message
+    assert not isinstance(caught.value, (OSError, ListrakError))
