@@ -23,5 +23,5 @@ setup(
         "test": ["pytest>=8", "pytest-timeout>=2.3", "vcrpy>=6", "jsonschema>=2.6", "PyYAML>=6",
                  "simplejson>=3.13.2,<4"],
     },
-    entry_points={"console_scripts": ["tap-listrak=tap_listrak.entry:main"]},
+    entry_points={"console_scripts": ["tap-listrak=tap_listrak.cli:main"]},
 )

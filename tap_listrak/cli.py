@@ -14,8 +14,8 @@ import sys
 from tap_listrak import __version__
 from tap_listrak.catalog import default_selections, selections_from_catalog
 from tap_listrak.config import Config, load_config, load_json_file
-from tap_listrak.errors import CatalogError, StateError, TapError
-from tap_listrak.output import SingerWriter
+from tap_listrak.errors import CatalogError, OutputClosedError, StateError, TapError
+from tap_listrak.output import SingerWriter, to_target
 from tap_listrak.redaction import redact
 from tap_listrak.state import State
 
@@ -76,8 +76,8 @@ def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
     - glibc raises its mmap threshold after freeing a large block, after which reply bodies and
       encoded pages (hundreds of KB each) come from the heap and stay there; a fixed threshold
       keeps them in mmap, returned to the system when freed.
-    No-op where glibc is absent. glibc's per-thread caches, which mallopt cannot reach, are turned
-    off by the console script (entry.py)."""
+    No-op where glibc is absent. glibc's per-thread caches, which mallopt cannot reach, can only be
+    turned off from the environment the process starts with (docs/architecture.md, "Memory")."""
     try:
         import ctypes
         libc = ctypes.CDLL("libc.so.6")
@@ -101,6 +101,8 @@ def main(argv=None) -> int:
         run(args, config)
     except TapError as exc:
         LOGGER.critical("%s", exc)
+        if isinstance(exc, OutputClosedError):
+            _stdout_to_devnull()
         return 1
     except KeyboardInterrupt:
         LOGGER.critical("interrupted: the last STATE printed marks what was written")
@@ -110,6 +112,17 @@ def main(argv=None) -> int:
         LOGGER.critical("unexpected %s: %s (please report it with the log above)", exc.__class__.__name__, exc)
         return 1
     return 0
+
+
+def _stdout_to_devnull() -> None:
+    """Points stdout at /dev/null once its pipe is broken: the lines it still buffers would raise
+    again when the interpreter flushes it at exit ("Exception ignored ... BrokenPipeError")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (replaced in-process): nothing to flush at exit
+        pass
 
 
 def run(args: argparse.Namespace, config: Config) -> None:
@@ -125,8 +138,11 @@ def run(args: argparse.Namespace, config: Config) -> None:
 
     client = ListrakClient(config)
     if args.discover:
-        json.dump(discover(client), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        catalog = discover(client)
+        with to_target():
+            json.dump(catalog, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
         return
     if not selections:
         LOGGER.warning("No stream is selected in the catalog: nothing to extract")

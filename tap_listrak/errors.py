@@ -27,6 +27,10 @@ class SpoolError(TapError):
     """The temporary file that holds pages waiting to be written cannot be written (disk full, TMPDIR)."""
 
 
+class OutputClosedError(TapError):
+    """The target closed the tap's stdout (a broken pipe): nothing more can be delivered."""
+
+
 # -- what Listrak (or whatever answers at the endpoint) said ---------------------------------
 class ListrakError(TapError):
     """Base of errors raised for a reply or a failed exchange with the service."""

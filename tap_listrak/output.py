@@ -1,6 +1,6 @@
 """Singer messages on stdout as UTF-8 bytes, buffered: records are flushed before every STATE, so
 a STATE never reaches the target ahead of the records it covers, and no per-record flush slows
-the run.
+the run. A target that stops reading (a broken pipe) ends the run with errors.OutputClosedError.
 
 RECORD lines are encoded by orjson (about 0.5 µs a record, several times the standard library's
 speed); a Decimal is written digit for digit as a raw JSON number through orjson.Fragment. SCHEMA
@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import pickle
 import sys
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Callable, Iterator, NamedTuple
 
 import orjson
 
-from tap_listrak.spool import Spool, spill, spool_file
+from tap_listrak.errors import OutputClosedError
+from tap_listrak.spool import Spool
 
 
 def _exact_number(value):
@@ -27,6 +29,16 @@ def _exact_number(value):
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+@contextmanager
+def to_target():
+    """Writes to stdout within; a closed pipe (the target stopped reading) is OutputClosedError."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise OutputClosedError("the target stopped reading the tap's output (broken pipe): the run stops here, "
+                                "and the last STATE the target received (if any) marks what it has") from None
 
 
 SPOOL_MEMORY = 16 * 1024  # bytes of a SpooledPage or RecordSpool kept in memory
@@ -87,18 +99,19 @@ class RecordSpool:
     of its read. Read back with `batches()`, as often as needed."""
 
     def __init__(self):
-        self._file = spool_file(SPOOL_MEMORY)
+        self._spool = Spool(SPOOL_MEMORY)
 
     def extend(self, records: list[dict]) -> None:
         if records:
-            spill(self._file.write, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+            self._spool.write(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
 
     def batches(self) -> Iterator[list[dict]]:
         """The records, batch by batch, in the order they were added."""
-        self._file.seek(0)
+        file = self._spool.file
+        file.seek(0)
         while True:
             try:
-                yield pickle.load(self._file)
+                yield pickle.load(file)
             except EOFError:
                 return
 
@@ -134,15 +147,20 @@ class SingerWriter:
 
     def write_encoded(self, page: EncodedPage | SpooledPage) -> None:
         """Writes RECORD lines encoded beforehand (on the worker that read them, see encode_records)."""
-        page.write_to(self._write_bytes)
+        with to_target():
+            page.write_to(self._write_bytes)
         self.records_by_stream[page.stream] = self.records_by_stream.get(page.stream, 0) + page.count
 
     def state(self, state: dict) -> None:
+        """Writes a STATE after the lines before it and flushes them together: the target gets the
+        bytes in order, so a STATE never reaches it ahead of (or without) the records it covers."""
         self._write({"type": "STATE", "value": state})
-        self._flush()
+        self.flush()
 
     def flush(self) -> None:
-        self._flush()
+        with to_target():
+            self._flush()
 
     def _write(self, message: dict) -> None:
-        self._write_bytes((_dumps(message) + "\n").encode("utf-8"))
+        with to_target():
+            self._write_bytes((_dumps(message) + "\n").encode("utf-8"))

@@ -11,7 +11,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "tap_listrak"
 # Top to bottom: a module may import only modules of lower layers.
 LAYERS = (
-    ("entry",),
     ("cli",),
     ("sync", "discover", "about"),
     ("parents", "runner"),

@@ -155,17 +155,17 @@ def test_a_spooled_page_keeps_a_few_batches_in_memory_and_the_rest_on_disk():
     batches = [[{"ContactID": n, "EmailAddress": f"c{n}@example.com" + "x" * 200} for n in range(k, k + 50)]
                for k in range(0, 1000, 50)]
     page.extend(batches[0])
-    assert not page._spool.on_disk  # one batch: still in memory
+    assert not page._spool.file._rolled  # one batch: still in memory
     for batch in batches[1:]:
         page.extend(batch)
-    assert sum(len(batch.data) for batch in encoded) > SPOOL_MEMORY and page._spool.on_disk
+    assert sum(len(batch.data) for batch in encoded) > SPOOL_MEMORY and page._spool.file._rolled
     text, raw = buffered()
     writer = SingerWriter(text)
     writer.write_encoded(page)
     writer.flush()
     records = [json.loads(line)["record"]["ContactID"] for line in raw.getvalue().decode("utf-8").splitlines()]
     assert records == list(range(1000)) and writer.records_by_stream == {"message_opens": 1000}
-    assert page._spool.closed  # written once, then freed
+    assert page._spool.file.closed  # written once, then freed
 
 
 def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure(monkeypatch, tmp_path):
@@ -173,12 +173,10 @@ def test_an_unwritable_temporary_folder_is_one_clear_error_not_a_network_failure
     OSError it would pass for a broken connection and be retried."""
     import tempfile
 
-    from tap_listrak import spool
     from tap_listrak.errors import ListrakError, SpoolError
     from tap_listrak.output import SpooledPage, encode_records
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
-    monkeypatch.setattr(spool, "FILES", spool._Files(spool.KEPT_FILES))  # none kept from earlier tests
     page = SpooledPage("message_opens", lambda batch: encode_records("message_opens", batch))
     with pytest.raises(SpoolError) as caught:
         page.extend([{"EmailAddress": "x" * 1000, "n": n} for n in range(100)])
@@ -198,7 +196,42 @@ def test_a_record_spool_gives_back_its_records_in_order_from_disk_as_often_as_as
     for start in range(0, 200, 30):
         spool.extend(records[start:start + 30])
     spool.extend([])
-    assert spool._file._rolled and 200 * 300 > SPOOL_MEMORY
+    assert spool._spool.file._rolled and 200 * 300 > SPOOL_MEMORY
     assert list(spool) == records and list(spool) == records
     assert [len(batch) for batch in spool.batches()] == [30] * 6 + [20]
 
+
+
+def test_a_target_that_stopped_reading_is_one_clear_error_and_no_later_state_reaches_it():
+    """Over a real pipe: the target reads a unit's records and STATE, then goes away. The next
+    unit's lines end the run with OutputClosedError (not an OSError, which would pass for a network
+    failure), and so does every later write or flush; no STATE past what the target read got out."""
+    import os
+
+    from tap_listrak.errors import ListrakError, OutputClosedError
+    from tap_listrak.output import SpooledPage, encode_records
+
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as target, open(write_end, "w", encoding="utf-8") as stdout:
+        writer = SingerWriter(stdout)
+        writer.records("lists", [{"ListID": 1}])
+        writer.state({"unit": 1})
+        received = os.read(target.fileno(), 1 << 16)
+        target.close()  # the target stops reading
+        page = SpooledPage("lists", lambda batch: encode_records("lists", batch))
+        page.extend([{"ListID": n, "ListName": "x" * 100} for n in range(2, 500)])  # on disk, written straight
+        with pytest.raises(OutputClosedError) as caught:
+            writer.write_encoded(page)
+            writer.state({"unit": 2})
+        assert page._spool.file.closed  # freed all the same
+        with pytest.raises(OutputClosedError):
+            writer.state({"unit": 2})
+        with pytest.raises(OutputClosedError):
+            writer.flush()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())  # what stdout still holds goes nowhere when it is closed
+        os.close(devnull)
+    assert [json.loads(line)["type"] for line in received.decode().splitlines()] == ["RECORD", "STATE"]
+    message = str(caught.value)
+    assert message.startswith("the target stopped reading the tap's output (broken pipe): ") and "\n" not in message
+    assert not isinstance(caught.value, (OSError, ListrakError))
