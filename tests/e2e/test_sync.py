@@ -30,6 +30,11 @@ def test_every_stream_selected(emulator, tmp_path):
     assert_matches_truth(run, truth, ALL)
     assert run.streams == {name for name in ALL if truth[name]}
     _assert_singer_order(run)
+    # A send carries its message's SendDate, the date message_sends is bookmarked on.
+    send_dates = {message["MsgID"]: message["SendDate"] for message in run.records("messages")}
+    sends = run.records("message_sends")
+    assert sends and {record["MsgID"] for record in sends} == set(send_dates)
+    assert all(record["SendDate"] == send_dates[record["MsgID"]] is not None for record in sends)
 
 
 def test_max_workers_bounds_the_requests_in_flight_across_groups(emulator_factory, tmp_path):
