@@ -64,6 +64,11 @@ class EmulatorHandle:
         """Knobs to start the same emulator as a subprocess: python -m tests.emulator --port 0 *cli_args()."""
         return cli_args(self.dataset, self.server)
 
+    def internal_errors(self) -> list[str]:
+        """Tracebacks of the emulator's own failures so far (each also answered as a soap:Server fault)."""
+        with self._emulator._errors_lock:
+            return list(self._emulator.internal_errors)
+
     def stop(self) -> None:
         self._emulator.stop()
 
