@@ -155,8 +155,9 @@ class Emulator:
         self._clock_lock = threading.Lock()
         self._bad_logins = 0
         self._locked = False
-        self._errors_lock = threading.Lock()
+        self._log_lock = threading.Lock()  # internal_errors and calls
         self.internal_errors: list[str] = []  # tracebacks of the emulator's own failures, in order
+        self.calls: list[tuple[str, dict]] | None = None  # every SOAP call read, once record_calls() is on
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.emulator = self
         bound_host, bound_port = self.httpd.server_address[:2]
@@ -198,9 +199,12 @@ class Emulator:
             return self.server_spec.clock()
 
     def reset(self) -> None:
-        """Clear statistics, fault counters and the lockout (not the clock)."""
+        """Clear statistics, the calls recorded, fault counters and the lockout (not the clock)."""
         self.counters.reset()
         self.faults.reset()
+        with self._log_lock:
+            if self.calls is not None:
+                self.calls.clear()
         with self._auth_lock:
             self._bad_logins = 0
             self._locked = False
@@ -215,6 +219,9 @@ class Emulator:
             return self._fault(error)
         op = call.op
         self.counters.count("requests", op)
+        if self.calls is not None:
+            with self._log_lock:
+                self.calls.append((op, dict(call.params)))
         try:
             self._authenticate(call, client_ip)
         except SoapError as error:
@@ -280,7 +287,7 @@ class Emulator:
     def record_internal_error(self, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(exc))
         print(text, end="", file=sys.stderr)
-        with self._errors_lock:
+        with self._log_lock:
             self.internal_errors.append(text)
 
 
