@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME
+from tests.conftest import SMALL_DATASET
 from tests.e2e.tap_runner import assert_matches_truth, catalog_selecting, run_tap, tap_config
 
 ALL = [stream.name for stream in STREAMS]
@@ -46,10 +47,29 @@ def test_max_workers_bounds_the_requests_in_flight_across_groups(emulator_factor
     assert emulator.stats()["max_in_flight"] == 3
 
 
-def test_sequential_and_concurrent_runs_emit_the_same_records(emulator, tmp_path):
-    truth = emulator.truth(START)
-    run = run_tap(tmp_path, tap_config(emulator, START, max_workers=1), catalog=catalog_selecting(ALL))
-    assert_matches_truth(run, truth, ALL)
+def test_sequential_and_concurrent_runs_emit_the_same_records(emulator_factory, tmp_path):
+    # A little latency, so that the default pool really has requests in flight together; a fixed
+    # end, so that both runs have the same window (and their states the same run_end).
+    emulator = emulator_factory(**SMALL_DATASET, latency_ms=5)
+    end = "2026-01-01T00:00:00Z"
+    truth = emulator.truth(START, end_date=end)
+    runs, in_flight = {}, {}
+    for workers in (1, None):  # None: the default, max_workers=12
+        settings = {"end_date": end} if workers is None else {"end_date": end, "max_workers": workers}
+        (tmp_path / str(workers)).mkdir()
+        emulator.reset()
+        runs[workers] = run = run_tap(tmp_path / str(workers), tap_config(emulator, START, **settings),
+                                      catalog=catalog_selecting(ALL))
+        in_flight[workers] = emulator.stats()["max_in_flight"]
+        assert_matches_truth(run, truth, ALL)
+    assert in_flight[1] == 1 and 1 < in_flight[None] <= 12
+    sequential, concurrent = runs[1], runs[None]
+    lines = {workers: [line for line in run.stdout.splitlines() if line.startswith('{"type":"RECORD"')]
+             for workers, run in runs.items()}
+    assert len(lines[1]) == sum(len(records) for records in truth.values()) > 300
+    assert sorted(lines[1]) == sorted(lines[None])
+    # Equivalent states: the same bookmarks after the same units, and the same final state.
+    assert sequential.states == concurrent.states and len(sequential.states) > 10
 
 
 def test_only_one_child_stream_selected(emulator, tmp_path):
