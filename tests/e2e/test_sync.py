@@ -13,7 +13,8 @@ ALL = [stream.name for stream in STREAMS]
 START = "2024-01-01T00:00:00Z"
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+# Four runs are quick enough for `make test-fast` (-m "not slow"): discovery, every stream, one
+# worker against the default pool, and the state; the rest are marked slow one by one.
 
 
 def test_discovery_checks_credentials_and_prints_the_repo_catalog(emulator, tmp_path):
@@ -38,6 +39,7 @@ def test_every_stream_selected(emulator, tmp_path):
     assert all(record["SendDate"] == send_dates[record["MsgID"]] is not None for record in sends)
 
 
+@pytest.mark.slow
 def test_max_workers_bounds_the_requests_in_flight_across_groups(emulator_factory, tmp_path):
     # Groups overlap on the pool, and a parent read (the message index, the delivery windows) may run
     # beside a group's units: the account still never sees more than max_workers requests at once.
@@ -72,6 +74,7 @@ def test_sequential_and_concurrent_runs_emit_the_same_records(emulator_factory, 
     assert sequential.states == concurrent.states and len(sequential.states) > 10
 
 
+@pytest.mark.slow
 def test_only_one_child_stream_selected(emulator, tmp_path):
     run = run_tap(tmp_path, tap_config(emulator, START), catalog=catalog_selecting(["message_clicks"]))
     assert_matches_truth(run, emulator.truth(START), ["message_clicks"])
@@ -79,6 +82,7 @@ def test_only_one_child_stream_selected(emulator, tmp_path):
     assert set(run.schemas) == {"message_clicks"}
 
 
+@pytest.mark.slow
 def test_deselected_fields_are_dropped_and_keys_kept(emulator, tmp_path):
     dropped = {"messages": {"Subject", "OrderTotal"}, "message_bounces": {"BounceDetail", "MsgID", "EmailAddress"}}
     run = run_tap(tmp_path, tap_config(emulator, START),
@@ -90,6 +94,7 @@ def test_deselected_fields_are_dropped_and_keys_kept(emulator, tmp_path):
     assert "MsgID" in kept["message_bounces"] and "BounceDetail" not in kept["message_bounces"]
 
 
+@pytest.mark.slow
 def test_list_ids_restrict_every_stream(emulator, tmp_path):
     first_list = emulator.truth(START)["lists"][0]["ListID"]
     run = run_tap(tmp_path, tap_config(emulator, START, list_ids=[first_list]), catalog=catalog_selecting(ALL))
@@ -98,6 +103,7 @@ def test_list_ids_restrict_every_stream(emulator, tmp_path):
     assert {record["ListID"] for record in run.records("lists")} == {first_list}
 
 
+@pytest.mark.slow
 def test_no_catalog_syncs_the_default_streams(emulator, tmp_path):
     run = run_tap(tmp_path, tap_config(emulator, START))
     defaults = [stream.name for stream in STREAMS if stream.selected_by_default]
@@ -105,12 +111,14 @@ def test_no_catalog_syncs_the_default_streams(emulator, tmp_path):
     assert set(run.schemas) == set(defaults)
 
 
+@pytest.mark.slow
 def test_test_messages_and_lookback_settings(emulator, tmp_path):
     config = tap_config(emulator, START, include_test_messages=True, message_lookback_days=60)
     run = run_tap(tmp_path, config, catalog=catalog_selecting(ALL))
     assert_matches_truth(run, emulator.truth(START, lookback_days=60, include_test_messages=True), ALL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("knobs", [
     {"range_ends": "exclusive"},
     {"range_ends": "start-exclusive", "event_date_format": "us"},
@@ -128,6 +136,7 @@ def test_every_plausible_wire_form(emulator_factory, tmp_path, knobs):
     assert_matches_truth(run, emulator.truth(START), ALL)
 
 
+@pytest.mark.slow
 def test_account_in_another_time_zone(emulator_factory, tmp_path):
     emulator = emulator_factory(timezone="America/New_York", range_ends="exclusive")
     run = run_tap(tmp_path, tap_config(emulator, START, listrak_timezone="America/New_York"),
@@ -177,6 +186,7 @@ def _midnights(truth, streams) -> list[str]:
                    if (record[EVENT_DATES[name]] or "").endswith("T00:00:00.000000Z")})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("range_ends", ["inclusive", "exclusive", "start-exclusive", "end-exclusive"])
 def test_records_exactly_on_range_edges_and_window_boundaries(emulator_factory, tmp_path, range_ends):
     """start_date is a midnight on which a message was sent (so also a window boundary), end_date a
