@@ -41,6 +41,8 @@ $(foreach p,$(TOOL_PINS),$(eval $(call TOOL_RULE,$(word 1,$(subst ==, ,$(p))),$(
 test: install tools
 	$(BIN)/python -m pytest -q
 
+# The tests not marked slow: unit and emulator tests, and the few quick end-to-end runs of the
+# executable in tests/e2e/test_sync.py.
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 

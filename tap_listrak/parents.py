@@ -155,11 +155,14 @@ class Parents:
 
 
 def _index_entry(stream: Stream, record: dict) -> dict:
-    """What the children and the walk read of a record: their parent key, the order key, the event date."""
+    """What the children and the walk read of a record: their parent key and the fields they inherit,
+    the order key, the event date."""
     return {name: record[name] for name in _index_fields(stream) if name in record}
 
 
 @cache
 def _index_fields(stream: Stream) -> tuple[str, ...]:
-    needed = (*stream.order_key, *(child.parent_field for child in children_of(stream.name)), stream.event_date)
+    children = children_of(stream.name)
+    needed = (*stream.order_key, *(child.parent_field for child in children),
+              *(name for child in children for name in child.inherits), stream.event_date)
     return tuple(name for name in dict.fromkeys(needed) if name is not None)

@@ -91,6 +91,7 @@ class Unit:
     params: dict                    # request parameters, Page excepted
     parent_value: object = None     # the parent's field added to each record
     records: Iterable[dict] | None = None  # a collected stream's records, already read and shaped
+    inherited: Mapping[str, object] | None = None  # the parent's fields the stream `inherits`, added to each record
 
     @property
     def stream(self) -> Stream:
@@ -200,12 +201,14 @@ def iter_units(group: list[Selection], positions: dict[str, list | None], parent
             if not _pending(positions[stream.name], key, parent.event_date, record, walk_starts[stream.name]):
                 continue
             value = record[stream.parent_field]
+            inherited = {name: record[name] for name in stream.inherits} or None
             if stream.name in batches:
                 yield from batches[stream.name].add(value, key)
             elif stream.name in shares:
-                yield Unit(selection, key, {}, value, shares[stream.name].get(value, []))
+                yield Unit(selection, key, {}, value, shares[stream.name].get(value, []), inherited)
             else:
-                yield Unit(selection, key, request_params(stream, record, run, include_test_messages), value)
+                yield Unit(selection, key, request_params(stream, record, run, include_test_messages), value,
+                           inherited=inherited)
     for batch in batches.values():
         yield from batch.flush()
 

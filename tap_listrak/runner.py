@@ -1,7 +1,8 @@
 """Runs a plan's units on the worker pool and writes what they read: RECORD lines in unit order,
 and a STATE after each unit, so a STATE always covers exactly the units before it.
 
-Each page is flattened (a stream with a nested repeated field: one record per element), shaped, bounded
+Each page is flattened (a stream with a nested repeated field: one record per element), given the
+parent's fields the stream declares (`parent_field`, `inherits`), shaped, bounded
 to the run window (and, for an account-wide stream, to `list_ids`), projected to the selected fields and encoded as
 RECORD lines on the thread that read it, batch by batch as the reply arrives; the writer only copies
 text to stdout.
@@ -116,7 +117,7 @@ class Runner:
         stream, fields = unit.stream, unit.selection.fields
         shape = (lambda item: item) if unit.records is not None else self.shapers[stream.name].shape
         keeps = self.run.keeps(stream)
-        added, value = stream.added_field, unit.parent_value
+        added, value, inherited = stream.added_field, unit.parent_value, unit.inherited
         expand = flattener(stream.flatten, stream.outer_fields) if stream.flatten and unit.records is None else None
 
         def encode(items: list[dict]) -> EncodedPage:
@@ -125,6 +126,8 @@ class Runner:
                 if added:
                     item[added] = value
                 record = shape(item)
+                if inherited:  # the parent's values, already shaped
+                    record.update(inherited)
                 if keeps(record):
                     records.append(record if fields is None else project(record, fields))
             return encode_records(stream.name, records)

@@ -8,6 +8,9 @@ How to read an entry:
   account itself.
 - `parent_field`: the parent record's field sent in the request, and added to each record unless
   the item type carries it (`adds_parent_field`).
+- `inherits`: more fields of the parent record added to each record under their own names
+  (message_sends: the message's SendDate, the date it is bookmarked on). Not for BATCH units,
+  which have many parents.
 - `params`: what the request carries besides `parent_field`: RANGE (StartDate/EndDate of the run,
   widened by a day), PAGE (paged until an empty page), TEST_MESSAGES (IncludeTestMessages).
 - `constants`: request parameters of fixed value (conversations: IncludeTerminated true).
@@ -51,6 +54,7 @@ class Stream:
     parent: str | None = None
     parent_field: str | None = None
     adds_parent_field: bool = True   # False: the item type carries parent_field itself
+    inherits: tuple[str, ...] = ()
     params: tuple[str, ...] = ()
     constants: tuple[tuple[str, object], ...] = ()
     unit: str = EACH
@@ -127,7 +131,8 @@ STREAMS: tuple[Stream, ...] = (
            event_date="SendDate", order_key=("ListID", "SendDate", "MsgID"), collected=True, selected_by_default=True),
     # Sends happen at the send date: only messages sent since start_date have sends in range.
     Stream("message_sends", "ReportMessageContactSent", "WSMessageRecipient", ("MsgID", "EmailAddress"),
-           parent="messages", parent_field="MsgID", params=(PAGE,), replication_key="SendDate"),
+           parent="messages", parent_field="MsgID", inherits=("SendDate",), params=(PAGE,),
+           replication_key="SendDate"),
     _message_events("message_opens", "ReportRangeMessageContactOpen", "WSContactOpen", "OpenDate"),
     _message_events("message_clicks", "ReportRangeMessageContactClick", "WSContactClick", "ClickDate", "LinkUrl"),
     _message_events("message_reads", "ReportRangeMessageContactRead", "WSContactRead", "ReadDate"),

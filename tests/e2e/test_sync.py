@@ -6,13 +6,15 @@ from pathlib import Path
 import pytest
 
 from tap_listrak.streams import STREAMS, STREAMS_BY_NAME
+from tests.conftest import SMALL_DATASET
 from tests.e2e.tap_runner import assert_matches_truth, catalog_selecting, run_tap, tap_config
 
 ALL = [stream.name for stream in STREAMS]
 START = "2024-01-01T00:00:00Z"
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.slow
+# Four runs are quick enough for `make test-fast` (-m "not slow"): discovery, every stream, one
+# worker against the default pool, and the state; the rest are marked slow one by one.
 
 
 def test_discovery_checks_credentials_and_prints_the_repo_catalog(emulator, tmp_path):
@@ -30,8 +32,14 @@ def test_every_stream_selected(emulator, tmp_path):
     assert_matches_truth(run, truth, ALL)
     assert run.streams == {name for name in ALL if truth[name]}
     _assert_singer_order(run)
+    # A send carries its message's SendDate, the date message_sends is bookmarked on.
+    send_dates = {message["MsgID"]: message["SendDate"] for message in run.records("messages")}
+    sends = run.records("message_sends")
+    assert sends and {record["MsgID"] for record in sends} == set(send_dates)
+    assert all(record["SendDate"] == send_dates[record["MsgID"]] is not None for record in sends)
 
 
+@pytest.mark.slow
 def test_max_workers_bounds_the_requests_in_flight_across_groups(emulator_factory, tmp_path):
     # Groups overlap on the pool, and a parent read (the message index, the delivery windows) may run
     # beside a group's units: the account still never sees more than max_workers requests at once.
@@ -41,12 +49,32 @@ def test_max_workers_bounds_the_requests_in_flight_across_groups(emulator_factor
     assert emulator.stats()["max_in_flight"] == 3
 
 
-def test_sequential_and_concurrent_runs_emit_the_same_records(emulator, tmp_path):
-    truth = emulator.truth(START)
-    run = run_tap(tmp_path, tap_config(emulator, START, max_workers=1), catalog=catalog_selecting(ALL))
-    assert_matches_truth(run, truth, ALL)
+def test_sequential_and_concurrent_runs_emit_the_same_records(emulator_factory, tmp_path):
+    # A little latency, so that the default pool really has requests in flight together; a fixed
+    # end, so that both runs have the same window (and their states the same run_end).
+    emulator = emulator_factory(**SMALL_DATASET, latency_ms=5)
+    end = "2026-01-01T00:00:00Z"
+    truth = emulator.truth(START, end_date=end)
+    runs, in_flight = {}, {}
+    for workers in (1, None):  # None: the default, max_workers=12
+        settings = {"end_date": end} if workers is None else {"end_date": end, "max_workers": workers}
+        (tmp_path / str(workers)).mkdir()
+        emulator.reset()
+        runs[workers] = run = run_tap(tmp_path / str(workers), tap_config(emulator, START, **settings),
+                                      catalog=catalog_selecting(ALL))
+        in_flight[workers] = emulator.stats()["max_in_flight"]
+        assert_matches_truth(run, truth, ALL)
+    assert in_flight[1] == 1 and 1 < in_flight[None] <= 12
+    sequential, concurrent = runs[1], runs[None]
+    lines = {workers: [line for line in run.stdout.splitlines() if line.startswith('{"type":"RECORD"')]
+             for workers, run in runs.items()}
+    assert len(lines[1]) == sum(len(records) for records in truth.values()) > 300
+    assert sorted(lines[1]) == sorted(lines[None])
+    # Equivalent states: the same bookmarks after the same units, and the same final state.
+    assert sequential.states == concurrent.states and len(sequential.states) > 10
 
 
+@pytest.mark.slow
 def test_only_one_child_stream_selected(emulator, tmp_path):
     run = run_tap(tmp_path, tap_config(emulator, START), catalog=catalog_selecting(["message_clicks"]))
     assert_matches_truth(run, emulator.truth(START), ["message_clicks"])
@@ -54,6 +82,7 @@ def test_only_one_child_stream_selected(emulator, tmp_path):
     assert set(run.schemas) == {"message_clicks"}
 
 
+@pytest.mark.slow
 def test_deselected_fields_are_dropped_and_keys_kept(emulator, tmp_path):
     dropped = {"messages": {"Subject", "OrderTotal"}, "message_bounces": {"BounceDetail", "MsgID", "EmailAddress"}}
     run = run_tap(tmp_path, tap_config(emulator, START),
@@ -65,6 +94,7 @@ def test_deselected_fields_are_dropped_and_keys_kept(emulator, tmp_path):
     assert "MsgID" in kept["message_bounces"] and "BounceDetail" not in kept["message_bounces"]
 
 
+@pytest.mark.slow
 def test_list_ids_restrict_every_stream(emulator, tmp_path):
     first_list = emulator.truth(START)["lists"][0]["ListID"]
     run = run_tap(tmp_path, tap_config(emulator, START, list_ids=[first_list]), catalog=catalog_selecting(ALL))
@@ -73,6 +103,7 @@ def test_list_ids_restrict_every_stream(emulator, tmp_path):
     assert {record["ListID"] for record in run.records("lists")} == {first_list}
 
 
+@pytest.mark.slow
 def test_no_catalog_syncs_the_default_streams(emulator, tmp_path):
     run = run_tap(tmp_path, tap_config(emulator, START))
     defaults = [stream.name for stream in STREAMS if stream.selected_by_default]
@@ -80,12 +111,14 @@ def test_no_catalog_syncs_the_default_streams(emulator, tmp_path):
     assert set(run.schemas) == set(defaults)
 
 
+@pytest.mark.slow
 def test_test_messages_and_lookback_settings(emulator, tmp_path):
     config = tap_config(emulator, START, include_test_messages=True, message_lookback_days=60)
     run = run_tap(tmp_path, config, catalog=catalog_selecting(ALL))
     assert_matches_truth(run, emulator.truth(START, lookback_days=60, include_test_messages=True), ALL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("knobs", [
     {"range_ends": "exclusive"},
     {"range_ends": "start-exclusive", "event_date_format": "us"},
@@ -103,6 +136,7 @@ def test_every_plausible_wire_form(emulator_factory, tmp_path, knobs):
     assert_matches_truth(run, emulator.truth(START), ALL)
 
 
+@pytest.mark.slow
 def test_account_in_another_time_zone(emulator_factory, tmp_path):
     emulator = emulator_factory(timezone="America/New_York", range_ends="exclusive")
     run = run_tap(tmp_path, tap_config(emulator, START, listrak_timezone="America/New_York"),
@@ -152,6 +186,7 @@ def _midnights(truth, streams) -> list[str]:
                    if (record[EVENT_DATES[name]] or "").endswith("T00:00:00.000000Z")})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("range_ends", ["inclusive", "exclusive", "start-exclusive", "end-exclusive"])
 def test_records_exactly_on_range_edges_and_window_boundaries(emulator_factory, tmp_path, range_ends):
     """start_date is a midnight on which a message was sent (so also a window boundary), end_date a

@@ -2,6 +2,7 @@
 
 The first line of stdout is the service URL (flushed), e.g. http://127.0.0.1:PORT/v31/IntegrationService.asmx;
 the WSDL is at that URL + ?WSDL, statistics at /_stats (GET) and /_reset (POST), the clock at /_clock (GET, POST).
+Exits 0 when stopped, or 3 if the emulator failed internally meanwhile (the tracebacks are on stderr).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import threading
 
 from .options import add_knobs, specs_from_args
 from .server import Emulator
+
+INTERNAL_ERRORS = 3  # exit status when the emulator's own code failed while serving
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     while not done.wait(0.5):
         pass
     emulator.stop()
+    if emulator.internal_errors:
+        print(f"the emulator failed internally {len(emulator.internal_errors)} time(s); tracebacks above",
+              file=sys.stderr)
+        return INTERNAL_ERRORS
     return 0
 
 

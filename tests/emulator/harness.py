@@ -64,6 +64,22 @@ class EmulatorHandle:
         """Knobs to start the same emulator as a subprocess: python -m tests.emulator --port 0 *cli_args()."""
         return cli_args(self.dataset, self.server)
 
+    def record_calls(self) -> None:
+        """From now on keep every SOAP call read (its operation and parameters), for calls()."""
+        with self._emulator._log_lock:
+            self._emulator.calls = []
+
+    def calls(self) -> list[tuple[str, dict]]:
+        """The SOAP calls read since record_calls() (or the last reset()), in arrival order: (operation,
+        parameters as the service read them: ints, booleans, naive UTC datetimes, tuples for arrays)."""
+        with self._emulator._log_lock:
+            return list(self._emulator.calls or [])
+
+    def internal_errors(self) -> list[str]:
+        """Tracebacks of the emulator's own failures so far (each also answered as a soap:Server fault)."""
+        with self._emulator._log_lock:
+            return list(self._emulator.internal_errors)
+
     def stop(self) -> None:
         self._emulator.stop()
 

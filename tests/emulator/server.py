@@ -3,6 +3,10 @@
 One thread per connection (ThreadingHTTPServer, keep-alive), so a stalled reply never holds up other
 clients. Every reply is written with one send and TCP_NODELAY, so no Nagle/delayed-ACK pause slows a
 benchmark; only a flood (--flood-bytes) is streamed, chunk by chunk, so its size costs no memory. Nothing a client sends can stop the server: every failure becomes a reply.
+
+A failure of the emulator itself (an exception in its own code, never an injected fault, which is a reply it
+chose) becomes a soap:Server fault too, which a client retries, so it is also kept in `internal_errors`, with
+its traceback: the tests' fixtures fail a test whose emulator had any (tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -151,6 +155,9 @@ class Emulator:
         self._clock_lock = threading.Lock()
         self._bad_logins = 0
         self._locked = False
+        self._log_lock = threading.Lock()  # internal_errors and calls
+        self.internal_errors: list[str] = []  # tracebacks of the emulator's own failures, in order
+        self.calls: list[tuple[str, dict]] | None = None  # every SOAP call read, once record_calls() is on
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.emulator = self
         bound_host, bound_port = self.httpd.server_address[:2]
@@ -192,9 +199,12 @@ class Emulator:
             return self.server_spec.clock()
 
     def reset(self) -> None:
-        """Clear statistics, fault counters and the lockout (not the clock)."""
+        """Clear statistics, the calls recorded, fault counters and the lockout (not the clock)."""
         self.counters.reset()
         self.faults.reset()
+        with self._log_lock:
+            if self.calls is not None:
+                self.calls.clear()
         with self._auth_lock:
             self._bad_logins = 0
             self._locked = False
@@ -209,6 +219,9 @@ class Emulator:
             return self._fault(error)
         op = call.op
         self.counters.count("requests", op)
+        if self.calls is not None:
+            with self._log_lock:
+                self.calls.append((op, dict(call.params)))
         try:
             self._authenticate(call, client_ip)
         except SoapError as error:
@@ -267,7 +280,15 @@ class Emulator:
         return Reply(500, wire.fault(error.code, error.message, error.detail).encode("utf-8"))
 
     def internal_error(self, exc: BaseException) -> Reply:
+        """Records a failure of the emulator's own code (with its traceback) -> the fault its client gets."""
+        self.record_internal_error(exc)
         return self._fault(refusal(f"Emulator internal error: {exc!r}", "Internal"))
+
+    def record_internal_error(self, exc: BaseException) -> None:
+        text = "".join(traceback.format_exception(exc))
+        print(text, end="", file=sys.stderr)
+        with self._log_lock:
+            self.internal_errors.append(text)
 
 
 CHUNK = 8 * 1024  # bytes per chunk of a chunked reply (--body-framing chunked)
@@ -287,6 +308,13 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 256
     emulator: Emulator
+
+    def handle_error(self, request, client_address) -> None:
+        """An exception that left a handler: a client that went away is not the emulator's failure."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            return
+        self.emulator.record_internal_error(exc)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -346,8 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             try:
                 reply = emulator.handle_soap(body, self.headers.get("SOAPAction"), self.client_address[0])
-            except Exception as exc:  # a bug must cost one reply, never the server
-                traceback.print_exc(file=sys.stderr)
+            except Exception as exc:  # a bug must cost one reply, never the server (and is recorded)
                 reply = emulator.internal_error(exc)
             latency = emulator.server_spec.latency_ms / 1000.0 + reply.stall
             if latency > 0:

@@ -116,3 +116,4 @@ def test_stop_does_not_wait_for_a_flood_in_progress():
     handle.stop()
     assert time.monotonic() - started < 3
     sock.close()  # the streaming thread sees the client gone and ends
+    assert handle.internal_errors() == []

@@ -93,7 +93,8 @@ def read_everything(handle, client, start, end, lookback_days=30) -> dict[str, l
             if m.SendDate >= norm.clock.to_local(start):
                 out["messages"].append(norm.record(m))
                 for r in client.all_pages("ReportMessageContactSent", MsgID=m.MsgID):
-                    out["message_sends"].append({"MsgID": m.MsgID, "EmailAddress": r.EmailAddress})
+                    out["message_sends"].append({"MsgID": m.MsgID, "EmailAddress": r.EmailAddress,
+                                                 "SendDate": norm.value("SendDate", m.SendDate)})
             for op, stream in STREAM_OF.items():
                 for e in client.all_pages(op, MsgID=m.MsgID, **bounds):
                     out[stream].append(norm.record(e, MsgID=m.MsgID))

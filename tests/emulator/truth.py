@@ -7,7 +7,7 @@ Records are selected as a sync from start to end with the given lookback would s
 
   lists                 all lists (or --list-ids)
   messages              those lists' messages sent in [start, end) (test messages only if included)
-  message_sends         recipients of exactly those messages
+  message_sends         recipients of exactly those messages, with the message's SendDate
   message_<events>      events dated in [start, end) of such messages sent in [start - lookback, end)
   subscribed_contacts   contacts of those lists added in [start, end)
   list_removals         removals from those lists dated in [start, end) (every message's and the admin's)
@@ -101,7 +101,7 @@ def truth(dataset: DatasetSpec | Dataset, start_date, end_date=None, lookback_da
             if m.MsgID in data.vanished or not (event_floor <= m.SendDate < end):
                 continue
             if inside(m.SendDate):
-                out["message_sends"].extend({"MsgID": m.MsgID, "EmailAddress": c.email}
+                out["message_sends"].extend({"MsgID": m.MsgID, "EmailAddress": c.email, "SendDate": rfc3339(m.SendDate)}
                                             for c in data.recipients(cl.index, m.index))
             _events(data, m, inside, event_time, None if at is None else at.reported, out)
     return out

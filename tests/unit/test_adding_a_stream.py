@@ -20,7 +20,8 @@ from tests.e2e.tap_runner import canonical, catalog_selecting, tap_config
 
 START = "2024-01-01T00:00:00Z"
 RECIPIENTS = Stream("message_recipients", "ReportMessageContactSent", "WSMessageRecipient",
-                    ("MsgID", "EmailAddress"), parent="messages", parent_field="MsgID", params=(PAGE,))
+                    ("MsgID", "EmailAddress"), parent="messages", parent_field="MsgID", inherits=("SendDate",),
+                    params=(PAGE,))
 
 
 def _add_to_the_table(monkeypatch, stream: Stream, schema: dict) -> None:

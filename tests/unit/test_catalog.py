@@ -89,6 +89,23 @@ def test_stream_metadata(name):
     assert "selected" not in md   # discovery selects nothing explicitly
 
 
+def test_every_replication_key_and_key_property_is_a_field_of_its_schema():
+    # A target that reads the catalog looks the replication key up in the records' schema: every
+    # stream's, not only the ones a test happens to sync.
+    catalog = build_catalog()
+    assert len(catalog["streams"]) == len(EXPECTED)
+    for e in catalog["streams"]:
+        name, fields = e["tap_stream_id"], e["schema"]["properties"]
+        md = metadata.to_map(e["metadata"])
+        for key in md[()].get("valid-replication-keys", []):
+            assert key in fields, f"{name}: replication key {key} is not a field of its schema"
+            assert fields[key].get("format") == "date-time", (name, key)
+        assert set(md[()]["table-key-properties"]) <= set(fields), name
+    with_keys = {e["tap_stream_id"] for e in catalog["streams"]
+                 if metadata.to_map(e["metadata"])[()].get("valid-replication-keys")}
+    assert with_keys == set(REPLICATION_KEYS)
+
+
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_field_metadata(name):
     e = entry(build_catalog(), name)

@@ -83,7 +83,23 @@ def test_good_shapes_pass():
 
 def test_unknown_streams_are_not_checked():
     # Not ours to judge: another tap's or an older version's bookmarks.
-    State({"bookmarks": {"retired_stream": "anything", "x": {"run_start": 5, "position": "?"}}})
+    foreign = {"retired_stream": "anything", "x": {"run_start": 5, "position": "?"},
+               "old_opens": {"run_start": S, "run_end": E, "position": "?", "replication_key_value": "today"}}
+    state = State({"bookmarks": copy.deepcopy(foreign)})
+    assert state.value == {"bookmarks": foreign, "currently_syncing": None}
+    assert validate({"bookmarks": copy.deepcopy(foreign)}) == {"bookmarks": foreign}
+    # They are never read either: no run to resume from a foreign bookmark of this very window ...
+    assert state.resumable_end(START, {"old_opens", "x", "retired_stream"}) is None
+    # ... and handed on as they came, through a whole run of the tap's own streams.
+    state.set_position("lists", START, END, [5])
+    state.set_replicated_until("message_opens", "OpenDate", END)
+    state.clear_positions()
+    assert state.value["bookmarks"] == {**foreign, "message_opens": {"replication_key": "OpenDate",
+                                                                     "replication_key_value": E}}
+    # The same shapes under a stream of this tap are refused: the leniency is for foreign names only.
+    for name in ("lists", "message_opens"):
+        with pytest.raises(StateError, match=name):
+            State({"bookmarks": {name: foreign["old_opens"]}})
 
 
 def test_the_input_is_not_changed():

@@ -1,7 +1,7 @@
 """The stream table against the API fact sheet (docs/listrak-api.md §5-§7) and the README."""
 import pytest
 
-from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, load_schema
+from tap_listrak.streams import BATCH, STREAMS, STREAMS_BY_NAME, load_schema
 
 # docs §7: the fields of each item type; the parent's ID is added to every child record.
 ITEM_FIELDS = {
@@ -56,7 +56,7 @@ NEW = {"message_links", "message_analytics", "list_removals", "list_hygiene", "c
        "profile_fields", "message_deliveries", "spam_complaints"}
 # docs §5: dateTime- and string-typed dates.
 DATE_FIELDS = {
-    "lists": {"CreateDate"}, "messages": {"SendDate"}, "message_sends": set(), "message_opens": {"OpenDate"},
+    "lists": {"CreateDate"}, "messages": {"SendDate"}, "message_sends": {"SendDate"}, "message_opens": {"OpenDate"},
     "message_clicks": {"ClickDate"}, "message_reads": {"ReadDate"}, "message_unsubs": {"AdditionDate", "RemovalDate"},
     "message_bounces": {"BounceDate"}, "subscribed_contacts": {"AdditionDate"},
     "message_links": set(), "message_analytics": {"SendDate"}, "list_removals": {"AdditionDate", "RemovalDate"},
@@ -102,7 +102,7 @@ def test_parents_come_before_their_children():
 def test_schema_holds_the_item_fields_keys_and_parent_key(stream):
     properties = stream.schema["properties"]
     expected = set(ITEM_FIELDS[stream.name]) | ({stream.added_field} if stream.added_field else set())
-    assert set(properties) == expected
+    assert set(properties) == expected | set(stream.inherits)
     assert set(stream.key_properties) <= set(properties)
     assert stream.schema.get("additionalProperties") is False
 
@@ -114,6 +114,17 @@ def test_parent_fields():
     messages = STREAMS_BY_NAME["messages"]
     assert messages.parent == "lists" and messages.parent_field == "ListID" and messages.added_field is None
     assert STREAMS_BY_NAME["lists"].parent is None
+
+
+def test_inherited_fields_are_the_parents_and_typed_as_the_parent_types_them():
+    # message_sends carries its message's SendDate, the date its bookmark is on.
+    assert {s.name: s.inherits for s in STREAMS if s.inherits} == {"message_sends": ("SendDate",)}
+    for stream in STREAMS:
+        parent = STREAMS_BY_NAME[stream.parent] if stream.inherits else None
+        for name in stream.inherits:
+            assert stream.unit != BATCH, stream.name  # a batch has many parents
+            assert stream.schema["properties"][name] == parent.schema["properties"][name], (stream.name, name)
+            assert name not in ITEM_FIELDS[stream.name], (stream.name, name)
 
 
 def test_parents_declare_the_order_their_children_walk():

@@ -2,9 +2,11 @@
 Runs the real client against the emulator on a socket."""
 import datetime as dt
 import io
+import json
 import math
 import re
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,7 +20,8 @@ from tap_listrak.errors import ProtocolError
 from tap_listrak.output import SingerWriter
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
-from tests.e2e.tap_runner import catalog_selecting, tap_config
+from tests.e2e.tap_runner import canonical, catalog_selecting, tap_config
+from tests.emulator import rawsoap
 
 START = "2024-01-01T00:00:00Z"
 
@@ -36,16 +39,22 @@ def test_paging_ends_only_at_the_empty_page_and_learns_nothing(emulator_factory)
         sends[record["MsgID"]] = sends.get(record["MsgID"], 0) + 1
     small = next(msg for msg, count in sends.items() if count < 25)   # a test message
     large = next(msg for msg, count in sends.items() if count > 25 and count % 25)
+    emulator.record_calls()
 
     def requests_for(msg_id):
         emulator.reset()
-        items = [item for page in client.pages("ReportMessageContactSent", MsgID=msg_id) for item in page]
-        assert len(items) == sends[msg_id]
-        return emulator.stats()["requests"]["ReportMessageContactSent"]
+        items = [item["EmailAddress"] for page in client.pages("ReportMessageContactSent", MsgID=msg_id)
+                 for item in page]
+        assert sorted(items) == sorted(r["EmailAddress"] for r in truth["message_sends"] if r["MsgID"] == msg_id)
+        return emulator.calls()
 
-    assert requests_for(small) == 2                            # page 1, then the empty page 2
-    assert requests_for(large) == math.ceil(sends[large] / 25) + 1   # a short last page does not end it
-    assert requests_for(small) == 2                            # no page size carried from one unit to another
+    def pages(msg_id, count):
+        return [("ReportMessageContactSent", {"MsgID": msg_id, "Page": page}) for page in range(1, count + 1)]
+
+    assert requests_for(small) == pages(small, 2)              # page 1, then the empty page 2
+    # A short last page does not end it: the page after it, empty, does.
+    assert requests_for(large) == pages(large, math.ceil(sends[large] / 25) + 1)
+    assert requests_for(small) == pages(small, 2)              # no page size carried from one unit to another
 
 
 class _FixedServer(ThreadingHTTPServer):
@@ -119,16 +128,48 @@ def test_short_pages_and_pages_of_nil_slots_do_not_end_a_unit():
         server.shutdown()
 
 
+def _activity_slots(emulator, list_id: int, start: dt.datetime, end: dt.datetime) -> int:
+    """How many slots (messages and xsi:nil items) the emulator's message index holds for a range."""
+    params = {"ListID": list_id, "StartDate": start.isoformat(), "EndDate": end.isoformat(),
+              "IncludeTestMessages": "false"}
+    status, _headers, body = rawsoap.call(emulator.url, "ReportListMessageActivity", params)
+    assert status == 200, body
+    return body.count(b"<WSMessageActivity>") + body.count(b"<WSMessageActivity ") + body.count(b"<WSMessageActivity/>")
+
+
 def test_a_crowded_window_is_asked_again_in_halves(emulator_factory, monkeypatch):
     emulator = emulator_factory(lists=2, messages_per_list=12, recipients=5, page_size=25)
     monkeypatch.setattr(parents_module, "WINDOW_SPLIT_AT", 3)
+    start, end = dt.datetime(2022, 1, 1), dt.datetime(2026, 6, 1)
     config = parse_config(tap_config(emulator, "2022-01-01", interval_days=4000, end_date="2026-06-01",
                                      max_workers=1))
     out = io.StringIO()
     selections = selections_from_catalog(catalog_selecting(["messages"]))
+    emulator.record_calls()
     sync_module.Sync(config, ListrakClient(config), selections, State(), SingerWriter(out),
                      progress=Progress(terminal=False)).run()
-    assert emulator.stats()["requests"]["ReportListMessageActivity"] > 2  # more than one call per list
-    emitted = sorted(line for line in out.getvalue().splitlines() if '"RECORD"' in line)
-    expected = emulator.truth("2022-01-01", end_date="2026-06-01")["messages"]
-    assert len(emitted) == len(expected) > 6
+    calls = emulator.calls()
+
+    # What the tap must ask: per list, the one window [start, end) (interval_days covers it), each
+    # request a day wider on each side; a reply of 3 or more slots asked again as two halves while a
+    # window is wider than two days. The slot counts come from the emulator, asked directly.
+    day = dt.timedelta(days=1)
+    expected = [("GetContactListCollection", {})]
+    lists = [record["ListID"] for record in emulator.truth("2022-01-01")["lists"]]
+
+    def windows(list_id, low, high):
+        expected.append(("ReportListMessageActivity", {"ListID": list_id, "StartDate": low - day,
+                                                       "EndDate": high + day, "IncludeTestMessages": False}))
+        if _activity_slots(emulator, list_id, low - day, high + day) >= 3 and high - low > 2 * day:
+            middle = low + (high - low) / 2
+            windows(list_id, low, middle)
+            windows(list_id, middle, high)
+
+    for list_id in lists:
+        windows(list_id, start, end)
+    assert sorted(map(repr, calls)) == sorted(map(repr, expected))
+    assert len(expected) > 1 + 2 * len(lists)  # some windows were split, in every list with messages
+    emitted = [json.loads(line, parse_float=Decimal)["record"] for line in out.getvalue().splitlines()
+               if '"RECORD"' in line]
+    expected_records = emulator.truth("2022-01-01", end_date="2026-06-01")["messages"]
+    assert canonical(emitted) == canonical(expected_records) and len(emitted) > 6

@@ -91,10 +91,8 @@ def _names(zeep_type) -> list[str]:
 
 
 def _request(zeep_client, service, new: New):
-    """As the tap builds it (envelopes.Envelopes.render): WSException is sent as xsi:nil where the operation has it."""
+    """As the tap builds it (envelopes.Envelopes.body): WSException, left out, goes as xsi:nil where the operation has it."""
     params = dict(new.params)
-    if "WSException" in new.order:
-        params["WSException"] = None
     header = zeep_client.get_element(f"{{{NS}}}WSUser")(UserName="user", Password="secret")
     return zeep_client.create_message(service, new.operation, _soapheaders=[header], **params)
 
