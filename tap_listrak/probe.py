@@ -30,7 +30,7 @@ from typing import Callable
 from tap_listrak import __version__
 from tap_listrak.client import ListrakClient
 from tap_listrak.config import Config
-from tap_listrak.errors import AuthenticationError, Cancelled, IPNotAuthorizedError, ListrakError, NotFoundError
+from tap_listrak.errors import AuthenticationError, Cancelled, ListrakError, NotFoundError, TapError
 from tap_listrak.parents import WINDOW_SPLIT_AT
 from tap_listrak.plan import REQUEST_MARGIN
 from tap_listrak.transform import DateReader
@@ -69,6 +69,10 @@ DECISIONS = {
 OBSERVATIONS = ("page_size", "range_end", "date_format", "empty_result", "message_index_cap", "test_messages",
                 "latency_ms", "range_start", "timezone")
 OPEN_AN_ISSUE = "none: open an issue and attach this report"
+
+
+class NothingToProbe(TapError):
+    """The user sees no list to probe."""
 
 
 class BudgetSpent(Exception):
@@ -252,7 +256,8 @@ class Probe:
         self.dates = DateReader(self.zone)
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self.workers = min(config.max_workers, 4)
-        self.failure: ListrakError | None = None
+        self.failure: TapError | None = None
+        self.cut: str | None = None  # why nothing was measured, when the budget ran out while reading the lists
 
     # -- orchestration ------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -264,7 +269,11 @@ class Probe:
         lists.sort(key=lambda item: item["ListID"])
         account = Account(visible, lists[:PROBED_LISTS], end=self.to_request(self.now + REQUEST_MARGIN))
         analytics = None
-        if account.lists:
+        if not account.lists:
+            self.failure = NothingToProbe(
+                "the user can see no list" + (" of list_ids" if self.config.list_ids is not None else "")
+                + ": give it access to the lists to extract (and check list_ids), then probe again")
+        else:
             try:
                 self.read_account(account)
                 analytics = True
@@ -272,6 +281,8 @@ class Probe:
                 self.failure, analytics = exc, False
             except ListrakError as exc:
                 self.failure = exc
+            except BudgetSpent as exc:
+                self.cut = str(exc)
         observations, assumptions = self.measure(account, analytics)
         latencies = [s * 1000 for s in self.session.latencies]
         observations["latency_ms"] = observation(
@@ -288,13 +299,22 @@ class Probe:
         }
 
     def read_account(self, account: Account) -> None:
-        ids = [item["ListID"] for item in account.lists]
-        account.first_pages = self.session.fan_out(
-            lambda list_id: self.session.request(SUBSCRIBED, ListID=list_id, StartDate=EARLIEST, EndDate=account.end,
-                                                 Page=1), ids, self.workers)
-        account.indexes = self.session.fan_out(
-            lambda list_id: self.session.items(INDEX, ListID=list_id, StartDate=EARLIEST, EndDate=account.end,
-                                               IncludeTestMessages=True), ids, self.workers)
+        """Page 1 of each list's subscribed contacts and its whole message index; a list deleted since it
+        was listed is left out."""
+        def read(list_id):
+            try:
+                return (self.session.request(SUBSCRIBED, ListID=list_id, StartDate=EARLIEST, EndDate=account.end,
+                                             Page=1),
+                        self.session.items(INDEX, ListID=list_id, StartDate=EARLIEST, EndDate=account.end,
+                                           IncludeTestMessages=True))
+            except NotFoundError:
+                return None
+
+        read_lists = self.session.fan_out(read, [item["ListID"] for item in account.lists], self.workers)
+        kept = [(listed, found) for listed, found in zip(account.lists, read_lists) if found is not None]
+        account.lists = [listed for listed, _ in kept]
+        account.first_pages = [found[0] for _, found in kept]
+        account.indexes = [found[1] for _, found in kept]
 
     def measure(self, account: Account, analytics: bool | None) -> tuple[dict, list]:
         """Each measurement → its observation(s) and assumption; one that cannot run is null with why."""
@@ -311,6 +331,8 @@ class Probe:
                     raise NotTested("the user may read lists but not reports: give it the Analytics Access permission")
                 if self.failure is not None:
                     raise NotTested(f"not measured: an earlier request failed ({self.failure.__class__.__name__})")
+                if self.cut is not None:
+                    raise NotTested(self.cut)
                 found, checks = step(account)
             except (NotTested, BudgetSpent, NotFoundError) as exc:
                 found, checks = {name: observation(None, _reason(exc)) for name in names}, []
@@ -370,8 +392,8 @@ class Probe:
             end_page = self.session.request(SUBSCRIBED, ListID=account.lists[short[0]]["ListID"], StartDate=EARLIEST,
                                             EndDate=account.end, Page=2)
         else:
-            added = next((d for d in (parse_reply_date(item.get("AdditionDate")) if exact(item.get("AdditionDate") or "")
-                                      else None for item in first.items) if d is not None), None)
+            texts = (item.get("AdditionDate") or "" for item in first.items)
+            added = next((d for d in (parse_reply_date(t) for t in texts if exact(t)) if d is not None), None)
             if added is None:
                 return assumption("page_size", None, "", "not tested: every list probed fills its first page, and "
                                                          "no subscribed contact's AdditionDate can be asked back")
@@ -660,7 +682,7 @@ def _reason(exc: Exception) -> str:
 
 
 def probe(client: ListrakClient, config: Config, now: dt.datetime | None = None,
-          budget: int = MAX_REQUESTS) -> tuple[dict, ListrakError | None]:
+          budget: int = MAX_REQUESTS) -> tuple[dict, TapError | None]:
     """→ (the report, the failure that kept the probe from running, if any). A refused login or IP on
     the first request is raised, as discovery raises it."""
     runner = Probe(client, config, now, budget)
@@ -668,7 +690,7 @@ def probe(client: ListrakClient, config: Config, now: dt.datetime | None = None,
     return report, runner.failure
 
 
-def exit_code(report: dict, failure: ListrakError | None) -> int:
+def exit_code(report: dict, failure: Exception | None) -> int:
     """0: every assumption holds or could not be tested; 1: one is contradicted; 2: the probe could not run."""
     if failure is not None:
         return 2
@@ -677,8 +699,7 @@ def exit_code(report: dict, failure: ListrakError | None) -> int:
 
 def summary_lines(report: dict) -> list[str]:
     """The report for a person: one line per observation and per assumption."""
-    lines = [f"Probe of the Listrak account: {report['requests']} requests in {report['seconds']} s; "
-             f"{report['access']['lists_visible']} lists visible, analytics access: "
+    lines = [f"Probe of the Listrak account: {report['access']['lists_visible']} lists visible, analytics access: "
              f"{_word(report['access']['analytics_access'])}"]
     for name, found in report["observations"].items():
         value = found["value"]
@@ -691,11 +712,10 @@ def summary_lines(report: dict) -> list[str]:
         mark = {True: "holds", False: "DOES NOT HOLD", None: "not tested"}[item["holds"]]
         setting = f" [setting: {item['setting']}]" if item["holds"] is False and item["setting"] else ""
         lines.append(f"  {mark:<13} {item['name']}: {item['advice']}{setting}")
+    lines.append(f"Requests: {report['requests']} (at most {MAX_REQUESTS}) in {report['seconds']} s")
     return lines
 
 
 def _word(value) -> str:
     return {True: "yes", False: "no", None: "not tested"}[value]
 
-
-REFUSALS = (AuthenticationError, IPNotAuthorizedError)

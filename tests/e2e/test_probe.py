@@ -115,6 +115,14 @@ def test_each_variant_is_named_by_the_report(probed, variant, observation, value
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("variant,page", [("pages_of_7", 2), ("pages_of_1000", 3), ("demo", 2)])
+def test_the_page_after_the_last_is_asked_and_empty(probed, variant, page):
+    # pages_of_7: every list fills page 1 and 2, so the seconds around one contact make a short report.
+    check = probed(variant).assumption("page_size")
+    assert check["holds"] is True and f"page {page}, after the last one" in check["advice"]
+
+
+@pytest.mark.slow
 def test_us_dates_are_sampled_as_they_came(probed):
     samples = probed("us_dates_omitted_result").report["observations"]["date_format"]["samples"]
     assert samples and all(s.endswith(("AM", "PM")) and s.count("/") == 2 for s in samples)
@@ -196,6 +204,16 @@ def test_a_user_without_analytics_access_gets_a_report_and_exit_2(emulator_facto
     assert sync.returncode == 1
     (sync_line,) = [line for line in sync.stderr.splitlines() if line.startswith("CRITICAL")]
     assert sync_line.endswith(line.partition(" tap_listrak ")[2])
+
+
+def test_no_list_to_probe_exits_2(emulator_factory, tmp_path):
+    emulator = emulator_factory(**SMALL, username=USER, password=PASSWORD)
+    run = Probed(emulator, _probe(tmp_path, emulator, list_ids=[1]))
+    assert run.returncode == 2
+    assert run.report["access"]["lists_visible"] == 3 and run.report["access"]["lists_probed"] == 0
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("CRITICAL")]
+    assert "no list of list_ids" in line
+    assert emulator.stats()["total_requests"] == run.report["requests"] == 1
 
 
 @pytest.mark.parametrize("extra", [["--discover"], ["--catalog", "catalog.json"], ["--state", "state.json"]])

@@ -106,7 +106,8 @@ def test_exit_status():
 
 def test_the_summary_names_the_setting_of_what_does_not_hold():
     lines = probe.summary_lines(_report(True, False))
-    assert lines[0].startswith("Probe of the Listrak account: 3 requests")
+    assert lines[0].startswith("Probe of the Listrak account: 1 lists visible")
+    assert lines[-1] == "Requests: 3 (at most 60) in 0.1 s"
     assert any("DOES NOT HOLD" in line and "[setting: interval_days]" in line for line in lines)
     assert any("median 1.0 ms, max 2.0 ms" in line for line in lines)
 
