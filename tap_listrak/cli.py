@@ -49,11 +49,10 @@ class RedactingFilter(logging.Filter):
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tap-listrak", description="Singer tap for the Listrak SOAP API v31.")
     parser.add_argument("-c", "--config", help="config JSON file (see sample_config.json)")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("-d", "--discover", action="store_true", help="print the catalog and exit")
-    mode.add_argument("--catalog", help="catalog JSON file selecting streams and fields")
-    mode.add_argument("-p", "--properties", help="legacy name of --catalog")
-    mode.add_argument("--probe", action="store_true",
+    parser.add_argument("-d", "--discover", action="store_true", help="print the catalog and exit")
+    parser.add_argument("--catalog", help="catalog JSON file selecting streams and fields")
+    parser.add_argument("-p", "--properties", help="legacy name of --catalog")
+    parser.add_argument("--probe", action="store_true",
                       help="measure which of Listrak's undocumented behaviours hold on this account (read-only, "
                            f"at most {PROBE_REQUESTS} requests) and print a report to attach to any bug report")
     parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
@@ -63,8 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.config and not args.about:
         parser.error("--config is required")
-    if args.probe and args.state:
-        parser.error("--probe reads no state: leave out --state")
+    if args.probe and (args.discover or args.catalog or args.properties or args.state):
+        parser.error("--probe runs on its own: leave out --discover, --catalog, --properties and --state")
     return args
 
 

@@ -216,7 +216,8 @@ def test_no_list_to_probe_exits_2(emulator_factory, tmp_path):
     assert emulator.stats()["total_requests"] == run.report["requests"] == 1
 
 
-@pytest.mark.parametrize("extra", [["--discover"], ["--catalog", "catalog.json"], ["--state", "state.json"]])
+@pytest.mark.parametrize("extra", [["--discover"], ["--catalog", "catalog.json"], ["--properties", "catalog.json"],
+                                   ["--state", "state.json"]])
 def test_probe_is_a_command_of_its_own(tmp_path, extra):
     config = _write(tmp_path / "config.json", {"username": "u", "password": "p", "start_date": START})
     done = subprocess.run([str(TAP), "--config", config, "--probe", *extra], capture_output=True, text=True,

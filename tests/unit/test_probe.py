@@ -147,3 +147,8 @@ def test_dates_ahead_of_the_clock_say_listrak_timezone_is_wrong(emulator_factory
     zone = next(a for a in report["assumptions"] if a["name"] == "listrak_timezone")
     assert zone["holds"] is None
 
+
+
+def test_the_command_line_states_the_probes_budget():
+    from tap_listrak import cli
+    assert cli.PROBE_REQUESTS == probe.MAX_REQUESTS
