@@ -32,7 +32,9 @@ def render(fmt: str) -> str:
     if fmt == "json":
         return json.dumps(info, indent=2)
     lines = [f"{info['name']} {info['version']}: {info['description']}",
-             f"Capabilities: {', '.join(info['capabilities'])}", "Settings:"]
+             f"Capabilities: {', '.join(info['capabilities'])}",
+             "Commands: --discover; --catalog FILE [--state FILE] (a sync); --probe (which of Listrak's undocumented "
+             "behaviours hold on the account: a report to attach to any bug report)", "Settings:"]
     for setting in SETTINGS:
         default = "" if setting.default is None else f" (default {setting.default})"
         required = " [required]" if setting.required else ""

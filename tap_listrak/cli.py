@@ -1,7 +1,9 @@
-"""Command line: `tap-listrak --config C [--discover | --catalog K] [--state S]`.
+"""Command line: `tap-listrak --config C [--discover | --catalog K | --probe] [--state S]`.
 
 Singer messages go to stdout, logs to stderr. Any failure ends with one CRITICAL line that names
-the cause and exit status 1.
+the cause and exit status 1. `--probe` prints one JSON report on stdout and a summary on stderr;
+it exits 0 when every assumption holds or could not be tested, 1 when one does not hold, 2 when
+the probe could not run (the same one-line errors as discovery).
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from tap_listrak.redaction import redact
 from tap_listrak.state import State
 
 LOGGER = logging.getLogger("tap_listrak")
+PROBE_REQUESTS = 60  # probe.MAX_REQUESTS, without importing the client before the arguments are read
+# Exit status of a probe that could not run (credentials, IP, permissions, bad config).
+PROBE_NOT_RUN = 2
 
 
 class RedactingFilter(logging.Filter):
@@ -47,6 +52,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("-d", "--discover", action="store_true", help="print the catalog and exit")
     parser.add_argument("--catalog", help="catalog JSON file selecting streams and fields")
     parser.add_argument("-p", "--properties", help="legacy name of --catalog")
+    parser.add_argument("--probe", action="store_true",
+                      help="measure which of Listrak's undocumented behaviours hold on this account (read-only, "
+                           f"at most {PROBE_REQUESTS} requests) and print a report to attach to any bug report")
     parser.add_argument("-s", "--state", help="state JSON file from an earlier run")
     parser.add_argument("--about", action="store_true", help="print name, version, capabilities and settings")
     parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="format of --about")
@@ -54,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.config and not args.about:
         parser.error("--config is required")
+    if args.probe and (args.discover or args.catalog or args.properties or args.state):
+        parser.error("--probe runs on its own: leave out --discover, --catalog, --properties and --state")
     return args
 
 
@@ -95,22 +105,25 @@ def main(argv=None) -> int:
         from tap_listrak.about import render
         print(render(args.format))
         return 0
+    failed = PROBE_NOT_RUN if args.probe else 1
     try:
         config = load_config(args.config)
         handler.addFilter(RedactingFilter(config.secrets))
+        if args.probe:
+            return run_probe(config)
         run(args, config)
     except TapError as exc:
         LOGGER.critical("%s", exc)
         if isinstance(exc, OutputClosedError):
             _stdout_to_devnull()
-        return 1
+        return failed
     except KeyboardInterrupt:
-        LOGGER.critical("interrupted: the last STATE printed marks what was written")
-        return 1
+        LOGGER.critical("interrupted" if args.probe else "interrupted: the last STATE printed marks what was written")
+        return failed
     except Exception as exc:  # a bug: one line for the user, the traceback for the report
         LOGGER.debug("traceback", exc_info=True)
         LOGGER.critical("unexpected %s: %s (please report it with the log above)", exc.__class__.__name__, exc)
-        return 1
+        return failed
     return 0
 
 
@@ -123,6 +136,24 @@ def _stdout_to_devnull() -> None:
         os.close(devnull)
     except (OSError, ValueError):  # stdout is not a file (replaced in-process): nothing to flush at exit
         pass
+
+
+def run_probe(config: Config) -> int:
+    """`--probe`: the report on stdout, its summary on stderr → the exit status (see probe.exit_code).
+    A refused login or IP is raised before any report, as discovery raises it."""
+    from tap_listrak.client import ListrakClient
+    from tap_listrak.probe import exit_code, probe, probe_config, summary_lines
+
+    logging.getLogger("tap_listrak.metrics").setLevel(logging.WARNING)  # the report counts the requests
+    report, failure = probe(ListrakClient(probe_config(config)), config)
+    json.dump(report, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    for line in summary_lines(report):
+        print(line, file=sys.stderr)
+    if failure is not None:
+        LOGGER.critical("%s", failure)
+    return exit_code(report, failure)
 
 
 def run(args: argparse.Namespace, config: Config) -> None:

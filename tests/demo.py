@@ -3,7 +3,8 @@
 Starts the Listrak emulator as its own process, runs `tap-listrak --discover`, selects every
 stream, runs a full sync, writes each stream to demo-output/<stream>.jsonl (a JSONL target) and the
 last STATE to demo-output/state.json, then prints per-stream counts checked against the
-emulator's ground truth.
+emulator's ground truth. Ends with `tap-listrak --probe` on the same account: its report goes to
+demo-output/probe.json, its summary lines to the screen.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import simplejson
 
+from tap_listrak.probe import summary_lines
 from tests.e2e.tap_runner import EMULATOR_PASSWORD, EMULATOR_USER, TAP, canonical, catalog_selecting
 from tests.emulator.spec import DatasetSpec
 from tests.emulator.truth import truth
@@ -38,11 +40,17 @@ def main() -> int:
         started = time.monotonic()
         output = run(["--catalog", str(OUT / "catalog.json")], "sync").stdout
         elapsed = time.monotonic() - started
+        report = json.loads(run(["--probe"], "probe").stdout)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
     records = write_target(output)
-    return summarize(records, elapsed)
+    status = summarize(records, elapsed)
+    write_json(OUT / "probe.json", report)
+    print(f"\n`tap-listrak --probe` on the same account (report in {OUT / 'probe.json'}):")
+    for line in summary_lines(report):
+        print(line)
+    return status
 
 
 def start_emulator() -> subprocess.Popen:

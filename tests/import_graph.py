@@ -12,11 +12,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tap_listrak"
 # Top to bottom: a module may import only modules of lower layers.
 LAYERS = (
     ("cli",),
-    ("sync", "discover", "about"),
+    ("sync", "discover", "about", "probe"),
     ("parents", "runner"),
     ("plan",),
     ("client", "catalog", "state", "output", "progress", "concurrency"),
-    ("replies", "transform", "config", "envelopes", "spool", "transport"),
+    ("replies", "transform", "config", "envelopes", "spool", "transport", "raw"),
     ("streams", "redaction", "errors"),
     ("__init__",),
 )

@@ -268,6 +268,8 @@ class Emulator:
             if self._locked:
                 raise locked
             if call.username == spec.username and call.password == spec.password:
+                if spec.no_analytics_access and call.op != "GetContactListCollection":
+                    raise refusal(INVALID_LOGON, "NoAnalyticsAccess")  # a good login: no lockout count
                 return
             self._bad_logins += 1
             if spec.lockout_after and self._bad_logins > spec.lockout_after:

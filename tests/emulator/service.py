@@ -61,6 +61,8 @@ class Service:
         page = params["Page"]
         if page < 1:
             raise refusal("Page must be 1 or greater.", "BadRequest")
+        if self.spec.ignore_page:
+            page = 1
         keys, fragments, nil, unit, cutoff = self._source(op, params, at)
         if keys is None:  # the sends of a message that exists: all of them
             lo, hi = 0, len(fragments)

@@ -103,6 +103,8 @@ class ServerSpec:
     lockout_after: int = knob(0, "after N bad logins the account locks: every call answers [LoginAttemptsExceeded] "
                                  "until POST /_reset (0 = never)")
     prohibited_ip: bool = knob(False, "every call answers the [ProhibitedIPAddress] fault")
+    no_analytics_access: bool = knob(False, "the user lacks Analytics Access: every call but "
+                                            "GetContactListCollection answers the [InvalidLogonAttempt] fault")
     page_size: int = knob(2500, "items per page of the paged operations")
     page_sizes: tuple[str, ...] = knob((), f"page size N for paged operation OP instead of --page-size; "
                                            f"repeatable (OP among {', '.join(PAGED_OPERATIONS)})",
@@ -116,6 +118,8 @@ class ServerSpec:
                                      "be the last", metavar="R")
     nil_only_page: int = knob(0, "page N of every paged result with data after it holds only nil slots (0 = never)",
                               metavar="N")
+    ignore_page: bool = knob(False, "every page of a paged operation is page 1, whatever Page says (an endpoint "
+                                    "that ignores Page)")
     range_ends: str = knob("inclusive", "which StartDate/EndDate bounds are inclusive", choices=RANGE_ENDS)
     event_date_format: str = knob("iso-fraction", "form of OpenDate/ClickDate/ReadDate/BounceDate: iso "
                                                   "2024-01-05T13:04:05, iso-fraction 2024-01-05T13:04:05.12, us "

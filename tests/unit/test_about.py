@@ -23,3 +23,4 @@ def test_about_json_lists_capabilities_and_every_setting():
 def test_about_text_needs_no_config():
     done = subprocess.run([str(TAP), "--about"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "start_date" in done.stdout and "[required]" in done.stdout
+    assert "--probe" in done.stdout
