@@ -1,14 +1,17 @@
-"""Reading Listrak's SOAP replies with the standard library's expat parser, straight into plain dicts.
+"""Reading Listrak's SOAP replies with lxml's pull parser, straight into plain dicts.
 
 zeep reads the bundled WSDL and builds requests; replies are read here because building zeep
 objects costs several times more CPU per record than the rest of the tap together. The field
 tables come from zeep's parsed WSDL, so the WSDL stays the one description of the contract.
 
 Replies are read as a stream (OperationReader.read): memory holds one slice's elements at a time.
-(The client refuses a reply once it passes a size limit, whatever the endpoint sends.) The parser is
-xml.etree's pull parser, whose elements are built in C with their tags shared: reading an item's
-fields off them costs a quarter to a half of what the same walk over lxml's elements costs, which build a
-proxy object and a tag string on every access (docs/architecture.md, "The reply reader").
+(The client refuses a reply once it passes a size limit, whatever the endpoint sends.)
+
+XML safety is the parser's (PARSER_OPTIONS): libxml2 substitutes no entity, loads no DTD and no
+external entity, fetches nothing from the network, and keeps its limits on entity amplification,
+nesting depth and text size. A document that declares a DTD is refused on the parser's own word
+(the document's docinfo, at the first element it reports), whatever its encoding, byte order mark
+or declaration: the tap does not read the prolog itself.
 
 What counts as what:
 - a soap:Fault is classified by Listrak's documented forms (whole tokens such as
@@ -16,8 +19,7 @@ What counts as what:
   substring; any other fault is transient;
 - a reply that is not XML is a transient failure when it came with HTTP 5xx or was cut off, and a
   wrong endpoint when it is a whole HTML page;
-- a DTD is refused outright, before the parser sees it (no entity is ever declared, so none is
-  expanded, and no external reference is ever read);
+- a DTD is refused outright, and so is a reply the parser stops at one of its limits;
 - more than 10 MB without a completed item is a flood, not a reply, and is refused.
 """
 from __future__ import annotations
@@ -26,9 +28,9 @@ import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from collections import deque
 from typing import Callable, Iterable
-from xml.etree.ElementTree import ParseError, XMLPullParser
+
+from lxml import etree
 
 from tap_listrak.errors import (AuthenticationError, IPNotAuthorizedError, NotFoundError, ProtocolError,
                                 RetryableError)
@@ -43,12 +45,21 @@ XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 # full pages kept 2 MB more at their peak than on a small account (`make bench`, memory pair).
 # Reading the socket in larger chunks (client.READ_CHUNK) costs less CPU than parsing in them.
 PARSE_SLICE = 16 * 1024
-# No Listrak item comes near this; more bytes than this without an item completed is a flood (one
-# endless value, say), refused before it fills memory.
+# No Listrak item comes near this; more bytes than this without an item completed is a flood (an item
+# of endless small values, say: one endless value meets libxml2's limit on a text node first).
 MAX_ITEM_BYTES = 10 * 1024 * 1024
-# Bytes before the root element beyond which the reply is refused: a SOAP reply's prolog is an XML
-# declaration, and the scan for a DTD must end somewhere.
-MAX_PROLOG_BYTES = 64 * 1024
+# The reply's first bytes, enough to tell an HTML page, an empty body or one that is not XML.
+HEAD_BYTES = 1024
+# No entity substituted, nothing loaded or fetched, libxml2's size and depth limits kept (huge_tree
+# off), comments and processing instructions left out of the tree. Not collect_ids=False: lxml sets it
+# as a load-subset flag, and libxml2 2.14 then reads an external DTD or parameter entity from a file.
+PARSER_OPTIONS = dict(resolve_entities=False, load_dtd=False, dtd_validation=False, no_network=True,
+                      huge_tree=False, remove_comments=True, remove_pis=True)
+# libxml2's errors for a reply stopped at its limits (entity amplification, an entity loop, nesting
+# depth, a text node's size): retrying would meet them again.
+PARSER_LIMITS = (etree.ErrorTypes.ERR_RESOURCE_LIMIT, etree.ErrorTypes.ERR_ENTITY_LOOP)
+DTD_REFUSED = ("the reply declares a DTD, which a SOAP reply never does: refused, with no entity expanded and "
+               "nothing fetched (check endpoint_url points at Listrak)")
 
 
 def is_nil(element) -> bool:
@@ -242,18 +253,29 @@ def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
     return RetryableError(f"Listrak fault (HTTP {status}): {short}")
 
 
-def _unparsable(body: bytes, status: int, exc: Exception) -> Exception:
+def _unparsable(body: bytes, status: int, exc: etree.XMLSyntaxError) -> Exception:
     """`body` is the reply's first bytes: enough to tell an HTML page or an empty body."""
+    said = " ".join(exc.msg.split())  # libxml2's words and where it stopped, on one line
+    if exc.code in PARSER_LIMITS:
+        return ProtocolError(f"the XML parser stopped the reply (HTTP {status}) at one of its limits ({said}), "
+                             "which no Listrak reply comes near: refused (check endpoint_url points at Listrak)")
     if _looks_like_html(body):
         return html_reply(status)
     if _transient(status):
         return RetryableError(f"HTTP {status} with a body that is not XML")
-    if not body.lstrip().startswith(b"<") and body.strip():
+    if (not body.lstrip().startswith(b"<") and body.strip()) or _unmarked_wide_text(body, exc):
         return ProtocolError(f"the endpoint answered HTTP {status} with something that is not XML, let alone SOAP: "
                              "check endpoint_url points at Listrak's IntegrationService.asmx")
     if not body.strip():
         return RetryableError(f"HTTP {status} with an empty body")
-    return RetryableError(f"truncated or malformed XML reply (HTTP {status}): {exc}")
+    return RetryableError(f"truncated or malformed XML reply (HTTP {status}): {said}")
+
+
+def _unmarked_wide_text(body: bytes, exc: etree.XMLSyntaxError) -> bool:
+    """UTF-16 or UTF-32 without the byte order mark XML requires of them: the parser reads it as UTF-8
+    and stops at its first character. No XML document holds a NUL."""
+    return (exc.code in (etree.ErrorTypes.ERR_DOCUMENT_EMPTY, etree.ErrorTypes.ERR_INVALID_CHAR)
+            and b"\x00" in body[:4] and not body.startswith((b"\xff\xfe", b"\xfe\xff")))
 
 
 def _transient(status: int) -> bool:
@@ -279,8 +301,8 @@ class OperationReader:
     the items it completed are turned into dicts and dropped from the tree. Neither the whole body
     nor the whole tree is ever held (the client refuses a reply past max_reply_megabytes as it
     arrives). Items are taken in batches after each slice, off the result element, rather than
-    one by one on parser events: the parser reports only where elements start, which is all it takes
-    to find the envelope, the result or a fault."""
+    one by one on parser events: the parser reports only the envelope, the result and a fault,
+    which is all it takes to check the document and find them."""
 
     def __init__(self, operation: str, item_reader: ItemReader):
         self.operation = operation
@@ -288,25 +310,27 @@ class OperationReader:
         self.result_tag = f"{{{NS}}}{operation}Result"
         self.item_tag = f"{{{NS}}}{item_reader.type_name}"
         self.item_reader = item_reader
+        self.landmarks = (ENVELOPE_TAG, self.result_tag, FAULT_TAG)
 
     def read(self, chunks: Iterable[bytes], status: int, secrets: tuple[str, ...] = (),
              collect: Callable[[], object] = list) -> Page:
         """Each batch of items goes to `collect()`, a new collection per reply, as soon as it is read.
         `chunks` are a received reply's (spool.ReceivedReply): the client holds its parse lock for the
         whole read, as nothing here waits on the network."""
-        parser = XMLPullParser(events=("start",))
+        parser = etree.XMLPullParser(events=("start",), tag=self.landmarks, **PARSER_OPTIONS)
         page, reply = Page(0, collect()), _Landmarks()
-        head, prolog, unfinished = b"", PrologScan(), 0
+        head, unfinished = b"", 0
         for chunk in chunks:
-            if not head:
-                head = chunk[:1024]
+            if len(head) < HEAD_BYTES:  # kept to classify what the parser could not read
+                head += chunk[:HEAD_BYTES - len(head)]
                 _check_head(head, status)
             for start in range(0, len(chunk), PARSE_SLICE):
                 piece = chunk[start:start + PARSE_SLICE]
-                if prolog is not None:
-                    prolog = prolog.scan(piece)  # None once the root element has begun
-                parser.feed(piece)
-                self._follow(parser, reply, head, status, secrets)
+                try:
+                    parser.feed(piece)
+                except etree.XMLSyntaxError as exc:
+                    raise self._unreadable(parser, reply, head, status, secrets, exc) from None
+                self._follow(parser, reply)
                 result = reply.result
                 if result is not None and len(result) > 1:
                     self._take(result, len(result) - 1, page)  # every item but the last is complete
@@ -321,42 +345,37 @@ class OperationReader:
 
     def _finish(self, parser, reply, head, status, secrets, page):
         try:
-            parser.close()
-        except ParseError as exc:
-            raise self._unreadable(reply, head, status, secrets, exc) from None
-        self._follow(parser, reply, head, status, secrets)
+            root = parser.close()
+        except etree.XMLSyntaxError as exc:
+            raise self._unreadable(parser, reply, head, status, secrets, exc) from None
+        self._follow(parser, reply)
+        if not reply.checked:  # a root the parser did not report (not a SOAP envelope)
+            _refuse_a_dtd(root)
         if reply.fault is not None:
             raise classify_fault(reply.fault, status, secrets)
-        self._check_envelope(reply.root, status)
+        self._check_envelope(root, status)
         if reply.result is not None:
             self._take(reply.result, len(reply.result), page)
         return page
 
-    def _follow(self, parser, reply: "_Landmarks", head, status, secrets) -> None:
-        """Takes the elements the parser saw begin: until the result is found, the root, the result
-        and a fault are noted; after it, the events are dropped at once (they hold the elements)."""
-        events = parser.read_events()
-        try:
-            if reply.result is not None:
-                deque(events, maxlen=0)
-                return
-            for _, element in events:
-                tag = element.tag
-                if reply.root is None:
-                    reply.root = element
-                if tag == self.result_tag:
-                    reply.result = element
-                    deque(events, maxlen=0)
-                    return
-                if tag == FAULT_TAG and reply.fault is None:
+    def _follow(self, parser, reply: "_Landmarks") -> None:
+        """Takes the elements the parser reported: the first one's document is checked for a DTD before
+        anything else is done with it; then the result and a fault are noted."""
+        for _, element in parser.read_events():
+            if not reply.checked:
+                _refuse_a_dtd(element)
+                reply.checked = True
+            if element.tag == FAULT_TAG:
+                if reply.fault is None:
                     reply.fault = element
-        except ParseError as exc:
-            raise self._unreadable(reply, head, status, secrets, exc) from None
+            elif element.tag == self.result_tag and reply.result is None:
+                reply.result = element
 
-    @staticmethod
-    def _unreadable(reply, head, status, secrets, exc) -> Exception:
-        """Malformed XML: a fault read as far as it arrived says more than the parse error (a reply
-        cut off inside a fault is classified by what it says, retried when it says nothing)."""
+    def _unreadable(self, parser, reply, head, status, secrets, exc) -> Exception:
+        """Malformed XML: what the parser reported before it stopped is checked first (a DTD is
+        refused as such), and a fault read as far as it arrived says more than the parse error (a
+        reply cut off inside a fault is classified by what it says, retried when it says nothing)."""
+        self._follow(parser, reply)
         if reply.fault is not None:
             return classify_fault(reply.fault, status, secrets)
         return _unparsable(head, status, exc)
@@ -400,73 +419,21 @@ class OperationReader:
 
 
 class _Landmarks:
-    """The elements of a reply the reader keeps hold of while it parses."""
-    __slots__ = ("root", "result", "fault")
+    """What the reader keeps of a reply while it parses: whether its document was checked for a
+    DTD, its result element and its fault."""
+    __slots__ = ("checked", "result", "fault")
 
     def __init__(self):
-        self.root = self.result = self.fault = None
+        self.checked = False
+        self.result = self.fault = None
 
 
-class PrologScan:
-    """Watches what comes before the root element, where a DTD would stand, and refuses one before the
-    parser reads it: expat would otherwise declare its entities (and expand them in what follows).
-    What may stand there is an XML declaration, comments, processing instructions and white space;
-    the scan ends at the first other markup. UTF-8, its ASCII-compatible kin and UTF-16 are read."""
-
-    def __init__(self):
-        self.pending = b""
-        self.seen = 0
-
-    def scan(self, piece: bytes) -> "PrologScan | None":
-        """The scan still going (more bytes needed), or None once the root element has begun."""
-        self.seen += len(piece)
-        data = self.pending + piece
-        text = _prolog_text(data)
-        position = _skip_prolog(text)
-        if position is None:
-            if self.seen > MAX_PROLOG_BYTES:
-                raise ProtocolError(f"the reply runs on for over {MAX_PROLOG_BYTES // 1024} KB before its first "
-                                    "element, which no SOAP reply does: refused (check endpoint_url points at "
-                                    "Listrak)")
-            self.pending = data
-            return self
-        if text.startswith("<!", position) and not text.startswith("<!--", position):
-            raise ProtocolError("the reply carries a DTD, which a SOAP reply never does; refused without reading it "
-                                "(check endpoint_url points at Listrak)")
-        return None
-
-
-def _prolog_text(data: bytes) -> str:
-    """The bytes as text, markup characters where they are: UTF-16 by its byte order mark or its first
-    '<'; anything else byte for byte (UTF-8 and the single-byte encodings agree on markup)."""
-    if data.startswith((b"\xff\xfe", b"<\x00")):
-        return data[:len(data) // 2 * 2].decode("utf-16-le", errors="replace")
-    if data.startswith((b"\xfe\xff", b"\x00<")):
-        return data[:len(data) // 2 * 2].decode("utf-16-be", errors="replace")
-    return data.decode("latin-1")
-
-
-def _skip_prolog(text: str) -> int | None:
-    """Where the first markup other than a declaration, comment or PI begins (or the first text that
-    is not white space), or None when `text` ends before that."""
-    position, length = 0, len(text)
-    while True:
-        while position < length and text[position] in "\ufeff\xef\xbb\xbf \t\r\n":
-            position += 1
-        if length - position < 4:
-            return None  # "<!--", "<?x" and a root's start need a few characters to be told apart
-        if text.startswith("<?", position):
-            end = text.find("?>", position + 2)
-            if end < 0:
-                return None
-            position = end + 2
-        elif text.startswith("<!--", position):
-            end = text.find("-->", position + 4)
-            if end < 0:
-                return None
-            position = end + 3
-        else:
-            return position
+def _refuse_a_dtd(element) -> None:
+    """libxml2 records a DOCTYPE, with or without an internal subset, in the document's info."""
+    info = element.getroottree().docinfo
+    if (info.internalDTD is not None or info.externalDTD is not None or info.doctype or info.system_url
+            or info.public_id):
+        raise ProtocolError(DTD_REFUSED)
 
 
 def _check_head(head: bytes, status: int) -> None:
