@@ -91,14 +91,13 @@ class Session:
         self.client = client
         self.budget = budget
         self.tries = tries
-        self.raw_requests = 0
         self.latencies: list[float] = []
         self._in_flight = 0
         self._lock = threading.Lock()
 
     @property
     def requests(self) -> int:
-        return sum(self.client.requests_by_operation.values()) + self.raw_requests
+        return sum(self.client.requests_by_operation.values())
 
     def call(self, send: Callable[[], object]):
         """Runs one request (and its retries) if the budget still holds all of its attempts."""
@@ -114,11 +113,6 @@ class Session:
             with self._lock:
                 self._in_flight -= 1
                 self.latencies.append(took)
-
-    def count_raw(self) -> None:
-        """A request sent outside the client (raw.py), counted in the budget like the others."""
-        with self._lock:
-            self.raw_requests += 1
 
     def request(self, operation: str, **params):
         return self.call(lambda: self.client.request(operation, **params))
@@ -506,30 +500,15 @@ class Probe:
         created = parse_reply_date(listed.get("CreateDate"))
         end = min(_naive(created), EARLIEST) if created is not None else EARLIEST
         params = dict(ListID=listed["ListID"], StartDate=end - dt.timedelta(days=1), EndDate=end, Page=1)
-        from tap_listrak.raw import result_form  # zeep's own client and requests: loaded only here
-
-        form, slots = self.session.call(lambda: self._raw(result_form, params))
         page = self.session.request(SUBSCRIBED, **params)
         evidence = f"{SUBSCRIBED} for a day before the list was created"
-        if form == "items":
-            return {"empty_result": observation(None, f"{evidence} held {slots} slots: no empty window found")}, []
+        if page.slots:
+            return {"empty_result": observation(None, f"{evidence} held {page.slots} slots: no empty window found")}, []
+        form = "element" if page.result_present else "omitted"
         found = {"empty_result": observation(form, f"{evidence}: the Result element was "
                                                    + ("present and empty" if form == "element" else "left out"))}
-        if page.slots:
-            return found, [assumption("empty_result", False, OPEN_AN_ISSUE,
-                                      f"the tap read {page.slots} slots from an empty result: it would not end a "
-                                      "report there. Open an issue and attach this report.")]
         return found, [assumption("empty_result", True, "", f"the tap reads the {form} form as the end of a report "
                                                             "(it reads both forms so).")]
-
-    def _raw(self, result_form, params):
-        from tap_listrak.raw import RawReplyError
-
-        self.session.count_raw()
-        try:
-            return result_form(self.config, SUBSCRIBED, params)
-        except RawReplyError as exc:
-            raise NotTested(f"the reply could not be read as it came: {exc}") from None
 
     # -- the message index's cap ----------------------------------------------------------------------------
     def message_index_cap(self, account: Account) -> tuple[dict, list]:

@@ -224,11 +224,13 @@ class Page:
     each batch of items as soon as it is read (`extend`) and may turn it into something else at once
     (RECORD lines, say), so that a page's items never all exist as dicts. `first` and `last` are the
     repr of its first and last item as read, before anything changed them: what tells two pages
-    apart (None: no item)."""
+    apart (None: no item). `result_present` tells an empty `<XResult />` from a Result left out: both
+    end a report, and `--probe` reports which of the two an account sends."""
     slots: int
     items: list
     first: str | None = None
     last: str | None = None
+    result_present: bool = False
 
 
 def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:
@@ -355,6 +357,7 @@ class OperationReader:
             raise classify_fault(reply.fault, status, secrets)
         self._check_envelope(root, status)
         if reply.result is not None:
+            page.result_present = True
             self._take(reply.result, len(reply.result), page)
         return page
 

@@ -16,7 +16,7 @@ LAYERS = (
     ("parents", "runner"),
     ("plan",),
     ("client", "catalog", "state", "output", "progress", "concurrency"),
-    ("replies", "transform", "config", "envelopes", "spool", "transport", "raw"),
+    ("replies", "transform", "config", "envelopes", "spool", "transport"),
     ("streams", "redaction", "errors"),
     ("__init__",),
 )

@@ -7,14 +7,9 @@ import pytest
 from tap_listrak import probe
 from tap_listrak.client import ListrakClient
 from tap_listrak.config import parse_config
-from tap_listrak.raw import RawReplyError, shape
 from tests.e2e.tap_runner import tap_config
 
 D = dt.datetime
-ENVELOPE = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
-            'envelope/"><soap:Body>{}</soap:Body></soap:Envelope>')
-NS = 'xmlns="http://webservices.listrak.com/v31/"'
-OP = "ReportRangeSubscribedContacts"
 
 
 @pytest.mark.parametrize("text,form", [
@@ -68,25 +63,6 @@ def test_a_cap_shows_as_halves_that_hold_more_than_the_whole():
     assert probe.cap_verdict(5, (3, 5)) == 5
     assert probe.cap_verdict(8, (4, 4)) is None
     assert probe.cap_verdict(8, (3, 4)) is None  # fewer: not a cap (reported apart)
-
-
-@pytest.mark.parametrize("result,form", [
-    (f"<{OP}Result />", ("element", 0)), ("", ("omitted", 0)),
-    (f"<{OP}Result><WSContactSubscriptionInfo /><WSContactSubscriptionInfo /></{OP}Result>", ("items", 2)),
-])
-def test_the_raw_shape_of_a_result(result, form):
-    body = ENVELOPE.format(f"<{OP}Response {NS}>{result}</{OP}Response>").encode()
-    assert shape(200, body, OP) == form
-
-
-def test_a_fault_or_a_page_is_not_a_shape():
-    fault = ENVELOPE.format("<soap:Fault><faultcode>soap:Server</faultcode><faultstring>x</faultstring></soap:Fault>")
-    with pytest.raises(RawReplyError, match="fault"):
-        shape(500, fault.encode(), OP)
-    with pytest.raises(RawReplyError, match="not XML"):
-        shape(503, b"<html><body>Service Unavailable", OP)
-    with pytest.raises(RawReplyError, match="DTD"):
-        shape(200, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>', OP)
 
 
 def _report(*holds):

@@ -62,6 +62,19 @@ def test_empty_result_element_or_left_out(client, operation):
         assert client.items(operation, **params) == []
 
 
+@pytest.mark.parametrize("result,slots,present", [
+    ("<ReportRangeSubscribedContactsResult />", 0, True), ("", 0, False),
+    ("<ReportRangeSubscribedContactsResult><WSContactSubscriptionInfo /><WSContactSubscriptionInfo />"
+     "</ReportRangeSubscribedContactsResult>", 2, True),
+])
+def test_a_page_tells_an_empty_result_from_one_left_out(client, result, slots, present):
+    body = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/'
+            'envelope/"><soap:Body><ReportRangeSubscribedContactsResponse xmlns="http://webservices.listrak.com/'
+            f'v31/">{result}</ReportRangeSubscribedContactsResponse></soap:Body></soap:Envelope>').encode()
+    page = _read(client, body, 200, operation="ReportRangeSubscribedContacts")
+    assert (page.slots, page.result_present) == (slots, present)
+
+
 def test_invalid_logon_names_the_fix_and_hides_the_password(client):
     with replay.use_cassette("invalid_logon.yaml"):
         with pytest.raises(AuthenticationError) as caught:
