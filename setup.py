@@ -14,7 +14,7 @@ setup(
         "singer-python>=6.0,<7",
         "zeep>=4.2,<5",
         "requests>=2.31,<3",  # proxy and CA-bundle settings from the environment
-        "urllib3>=2,<3",  # opens connections: proxies, CONNECT tunnels, TLS (see transport.py)
+        "urllib3>=2,<3",  # HTTP: kept-alive connections, proxies, TLS, gzip (see transport.py)
         "backoff>=2.2,<3",
         "lxml>=5",
         "orjson>=3.10,<4",  # RECORD lines (orjson.Fragment writes exact decimals)

@@ -1,8 +1,8 @@
 """Listrak's documented replies, kept as vcrpy cassettes, served from a real HTTP server on 127.0.0.1.
 
-The tap speaks HTTP on its own sockets (tap_listrak/transport.py), which vcrpy's patches of
-http.client and urllib3 never see. So the cassettes are replayed the other way round: vcrpy loads
-a cassette and matches each request the server receives against it (method, path, SOAPAction), and
+The cassettes are replayed from a real socket rather than through vcrpy's patches of urllib3, so
+the tap's whole path runs on them: its urllib3 pool, the deadline, the reply reader. vcrpy loads a
+cassette and matches each request the server receives against it (method, path, SOAPAction), and
 the server writes the recorded reply back on the socket. A request the cassette does not hold gets
 HTTP 599 and fails the test that sent it.
 """

@@ -16,7 +16,8 @@ LAYERS = (
     ("parents", "runner"),
     ("plan",),
     ("client", "catalog", "state", "output", "progress", "concurrency"),
-    ("replies", "transform", "config", "envelopes", "spool", "transport"),
+    ("exchange",),
+    ("replies", "transform", "config", "envelopes", "spool", "transport", "retry", "metrics"),
     ("streams", "redaction", "errors"),
     ("__init__",),
 )

@@ -1,7 +1,10 @@
 """A green run is a complete run, whatever Listrak answers: through the CLI, against the emulator
 serving each answer the facts leave open, the tap returns exactly the ground truth or says why not."""
+import dataclasses
 import json
 import re
+import threading
+import time
 
 import pytest
 
@@ -141,6 +144,30 @@ def test_an_auth_fault_in_the_middle_of_the_pool_stops_every_request(emulator_fa
     assert stats["first_fatal_fault_at"] == 40
     # Only requests already on their way when the fault came back may still arrive: none is sent after.
     assert stats["requests_after_first_fatal_fault"] <= workers - 1, stats
+    assert "Retrying" not in run.stderr
+
+
+def test_a_login_revoked_mid_run_is_refused_no_more_often_than_there_are_workers(emulator_factory, tmp_path):
+    """Twelve workers, and the password changes while every slot is busy: only the requests already
+    on the wire may be refused. A refused login is read while its request still holds its slot, so
+    the run is cancelled before that slot can carry another login."""
+    workers = 12
+    emulator = emulator_factory(**SMALL, latency_ms=20)
+
+    def revoke():
+        while emulator.stats()["total_requests"] < 80:
+            time.sleep(0.005)
+        emulator._emulator.server_spec = dataclasses.replace(emulator.server, password="revoked")
+
+    revoker = threading.Thread(target=revoke, daemon=True)
+    revoker.start()
+    run = run_tap(tmp_path, tap_config(emulator, START, max_workers=workers), catalog=catalog_selecting(ALL))
+    revoker.join(timeout=5)
+    assert run.returncode == 1
+    (line,) = [line for line in run.stderr.splitlines() if line.startswith("CRITICAL")]
+    assert "InvalidLogonAttempt" in line
+    refused = emulator.stats()["soap_faults"].get("InvalidLogonAttempt", 0)
+    assert 1 <= refused <= workers, refused
     assert "Retrying" not in run.stderr
 
 

@@ -129,7 +129,7 @@ def test_secrets_stay_out_of_debug_logs(emulator_factory, tmp_path):
                            _write(tmp_path / "catalog.json", catalog_selecting(ALL))],
                           capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "DEBUG" in done.stderr and "Opening a connection to 127.0.0.1" in done.stderr  # the debug loggers did speak
+    assert "DEBUG" in done.stderr and "Starting new HTTP connection (1): 127.0.0.1" in done.stderr  # the debug loggers did speak
     _assert_no_secrets(done.stdout, done.stderr)
 
 
