@@ -1,4 +1,5 @@
-"""Two builds of the tap on one emulator account, run in turn: `python -m bench.ab TAP_A TAP_B`.
+"""Two builds of the tap on one emulator account, run in turn: `python -m bench.ab TAP_A TAP_B`, or
+`python -m bench.ab TAP_A --variant NAME` (B: this checkout with one part swapped, bench/variant.py).
 
 The project keeps a hand-written replacement of a library's work only if removing it makes the
 benchmark account's sync, at 100 ms per request with the default workers, 5 % slower in wall time
@@ -15,21 +16,26 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import DATASET, DEFAULT_WORKERS, EMULATOR_FLAGS, Emulator, Result, print_table, run_ours
+from bench.run import DATASET, DEFAULT_WORKERS, EMULATOR_FLAGS, ROOT, Emulator, Result, print_table, run_ours
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tap_a", type=Path)
-    parser.add_argument("tap_b", type=Path)
+    parser.add_argument("tap_b", type=Path, nargs="?")
+    parser.add_argument("--variant", help="B is this checkout run through bench.variant NAME")
     parser.add_argument("--latency", type=float, default=100.0, help="ms per request (default 100)")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each build (default 3)")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     args = parser.parse_args(argv)
+    if (args.tap_b is None) == (args.variant is None):
+        parser.error("give TAP_B or --variant, one of them")
     results: dict[str, list[Result]] = {"A": [], "B": []}
     with tempfile.TemporaryDirectory(prefix="tap-listrak-ab-") as tmp, \
             Emulator(args.latency, DATASET, EMULATOR_FLAGS) as emulator:
         workdir = Path(tmp)
+        if args.variant:
+            args.tap_b = variant_executable(args.variant, workdir)
         run_ours(emulator, args.workers, "warm-up", workdir, args.latency, tap=args.tap_a)
         for round_ in range(1, args.rounds + 1):
             for name, tap in (("A", args.tap_a), ("B", args.tap_b)):
@@ -46,6 +52,14 @@ def main(argv=None) -> int:
         print("records per stream DIFFER between A and B")
         return 1
     return 0
+
+
+def variant_executable(name: str, workdir: Path) -> Path:
+    """An executable that runs this checkout's tap through bench.variant NAME."""
+    path = workdir / f"tap-listrak-{name}"
+    path.write_text(f'#!/bin/sh\nPYTHONPATH={ROOT} exec {sys.executable} -m bench.variant {name} "$@"\n')
+    path.chmod(0o755)
+    return path
 
 
 def _medians(runs: list[Result]) -> dict[str, float]:
