@@ -11,12 +11,15 @@ time, CPU time and peak RSS are printed with B's ratio to A.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench.run import DATASET, DEFAULT_WORKERS, EMULATOR_FLAGS, ROOT, Emulator, Result, print_table, run_ours
+from bench.run import (DATASET, DEFAULT_WORKERS, EMULATOR_FLAGS, ROOT, Emulator, Result, our_config, print_table,
+                       run_ours)
 
 
 def main(argv=None) -> int:
@@ -30,17 +33,23 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if (args.tap_b is None) == (args.variant is None):
         parser.error("give TAP_B or --variant, one of them")
+    # absolute(), not resolve(): a virtualenv's executables are found through their own path
+    args.tap_a = args.tap_a.absolute()
+    args.tap_b = args.tap_b and args.tap_b.absolute()
     results: dict[str, list[Result]] = {"A": [], "B": []}
     with tempfile.TemporaryDirectory(prefix="tap-listrak-ab-") as tmp, \
             Emulator(args.latency, DATASET, EMULATOR_FLAGS) as emulator:
         workdir = Path(tmp)
         if args.variant:
             args.tap_b = variant_executable(args.variant, workdir)
-        run_ours(emulator, args.workers, "warm-up", workdir, args.latency, tap=args.tap_a)
+        # Each build with its own discovery's catalog: two versions may not have the same fields.
+        catalogs = {tap: discovered(tap, emulator, workdir) for tap in (args.tap_a, args.tap_b)}
+        run_ours(emulator, args.workers, "warm-up", workdir, args.latency, tap=args.tap_a,
+                 catalog=catalogs[args.tap_a])
         for round_ in range(1, args.rounds + 1):
             for name, tap in (("A", args.tap_a), ("B", args.tap_b)):
                 results[name].append(run_ours(emulator, args.workers, f"{name} round {round_}", workdir,
-                                              args.latency, tap=tap))
+                                              args.latency, tap=tap, catalog=catalogs[tap]))
     print_table(results["A"] + results["B"])
     a, b = (_medians(results[name]) for name in ("A", "B"))
     limit = results["A"][0].latency_limit
@@ -52,6 +61,15 @@ def main(argv=None) -> int:
         print("records per stream DIFFER between A and B")
         return 1
     return 0
+
+
+def discovered(tap: Path, emulator: Emulator, workdir: Path) -> dict:
+    (workdir / "config.json").write_text(json.dumps(our_config(emulator, DEFAULT_WORKERS)))
+    done = subprocess.run([str(tap), "--config", str(workdir / "config.json"), "--discover"], capture_output=True,
+                          text=True, timeout=300)
+    if done.returncode != 0:
+        raise SystemExit(f"{tap} --discover failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout)
 
 
 def variant_executable(name: str, workdir: Path) -> Path:

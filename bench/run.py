@@ -211,10 +211,10 @@ def all_streams() -> list[str]:
 
 def run_ours(emulator: Emulator, workers: int, label: str, workdir: Path, latency_ms: float,
              keep_stdout: bool = False, state: dict | None = None, incremental=(), streams=None,
-             tap: Path = TAP, **settings) -> Result:
+             tap: Path = TAP, catalog: dict | None = None, **settings) -> Result:
     (workdir / "config.json").write_text(json.dumps(our_config(emulator, workers, **settings)))
     (workdir / "catalog.json").write_text(json.dumps(catalog_selecting(
-        all_streams() if streams is None else list(streams), incremental=incremental)))
+        all_streams() if streams is None else list(streams), incremental=incremental, base=catalog)))
     args = [str(tap), "--config", str(workdir / "config.json"), "--catalog", str(workdir / "catalog.json")]
     if state is not None:
         (workdir / "state.json").write_text(json.dumps(state))

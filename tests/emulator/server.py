@@ -16,6 +16,7 @@ import re
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -356,6 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     def do_POST(self) -> None:
+        arrived = time.monotonic()
         parts = urlsplit(self.path)
         body = self._read_body()
         if body is None:
@@ -366,11 +368,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == "/_clock":
             self._set_clock(body)
         elif parts.path.lower() == SERVICE_PATH.lower():
-            self._soap(body)
+            self._soap(body, arrived)
         else:
             self._not_found()
 
-    def _soap(self, body: bytes) -> None:
+    def _soap(self, body: bytes, arrived: float) -> None:
         emulator = self.emulator
         emulator.counters.enter()
         try:
@@ -378,9 +380,11 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = emulator.handle_soap(body, self.headers.get("SOAPAction"), self.client_address[0])
             except Exception as exc:  # a bug must cost one reply, never the server (and is recorded)
                 reply = emulator.internal_error(exc)
-            latency = emulator.server_spec.latency_ms / 1000.0 + reply.stall
-            if latency > 0:
-                emulator.stopping.wait(latency)
+            # The latency is the reply's time from the request's arrival, the emulator's own work
+            # included, as a real server's latency includes its work; a stall comes on top.
+            wait = emulator.server_spec.latency_ms / 1000.0 - (time.monotonic() - arrived) + reply.stall
+            if wait > 0:
+                emulator.stopping.wait(wait)
             self._write(reply)
         finally:
             emulator.counters.leave()

@@ -133,7 +133,7 @@ class ServerSpec:
     body_framing: str = knob("length", "how a reply's body goes on the wire: as it is with a Content-Length (length), "
                                        "in 8 KB chunks (chunked), gzip-compressed when the request accepts gzip, "
                                        "with a Content-Length (gzip) or chunked (gzip-chunked)", choices=BODY_FRAMINGS)
-    latency_ms: float = knob(0.0, "delay added to every SOAP reply")
+    latency_ms: float = knob(0.0, "time from a SOAP request's arrival to its reply, the emulator's own work included")
     cache_units: int = knob(192, "rendered units (operation and list or message) kept in memory; the benchmark "
                                  "keeps a whole account, so that generating data does not take the machine's "
                                  "CPU from the tap under test", metavar="N")
