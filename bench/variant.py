@@ -1,12 +1,13 @@
 """The tap with one of its own parts swapped for what a library does instead, for bench.ab.
 
 `python -m bench.variant NAME [tap-listrak arguments]` runs the command line as `tap-listrak`
-does, with the part NAME replaced first. The figures that keep a part (docs/architecture.md,
+does, with the part NAME swapped first (or, for a part the tap no longer has, put back). The figures that keep a part (docs/architecture.md,
 "What the tap writes itself") come from `python -m bench.ab TAP VARIANT` with VARIANT an
 executable that runs this module (`bench.ab --variant NAME` writes one).
 
 Variants:
-- `no-mallopt`: glibc's malloc left as it starts (no arena cap, no fixed mmap threshold);
+- `mallopt`: glibc's malloc tuned at start-up by mallopt, as the tap once did (two arenas, a fixed
+  128 KB mmap threshold);
 - `zeep-replies`: replies read by zeep's own object building (tests/zeep_reference.py), the page
   handed on whole, instead of the streaming dict reader.
 """
@@ -15,10 +16,12 @@ from __future__ import annotations
 import sys
 
 
-def no_mallopt() -> None:
-    from tap_listrak import cli
+def mallopt() -> None:
+    import ctypes
 
-    cli.tune_malloc = lambda *args, **kwargs: None
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallopt(-8, 2)  # M_ARENA_MAX
+    libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD (setting it also stops its drift)
 
 
 def zeep_replies() -> None:
@@ -42,7 +45,7 @@ def zeep_replies() -> None:
     replies.OperationReader.read = read
 
 
-VARIANTS = {"no-mallopt": no_mallopt, "zeep-replies": zeep_replies}
+VARIANTS = {"mallopt": mallopt, "zeep-replies": zeep_replies}
 
 
 def main() -> int:

@@ -80,25 +80,7 @@ def setup_logging() -> logging.Handler:
     return handler
 
 
-def tune_malloc(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> None:
-    """Keeps peak memory flat under glibc, at no measurable cost in speed:
-    - each thread would get its own malloc arena, and a dozen arenas' slack adds up;
-    - glibc raises its mmap threshold after freeing a large block, after which reply bodies and
-      encoded pages (hundreds of KB each) come from the heap and stay there; a fixed threshold
-      keeps them in mmap, returned to the system when freed.
-    No-op where glibc is absent. glibc's per-thread caches, which mallopt cannot reach, can only be
-    turned off from the environment the process starts with (docs/architecture.md, "Memory")."""
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-8, arenas)          # M_ARENA_MAX
-        libc.mallopt(-3, mmap_threshold)  # M_MMAP_THRESHOLD (setting it also stops its drift)
-    except (OSError, AttributeError):
-        pass
-
-
 def main(argv=None) -> int:
-    tune_malloc()
     handler = setup_logging()
     args = parse_args(argv)
     if args.about:
