@@ -6,7 +6,9 @@ before it is used), and opens them through proxies (a CONNECT tunnel for an http
 an https:// proxy) with certificates and host names verified. What stays the tap's own:
 - where requests go: the proxy and CA bundle the environment names, read once as requests reads
   them (route_for); TLS is always verified;
-- one deadline per exchange, connect to last byte (Deadline), not per read;
+- one deadline per exchange, connect to last byte (Deadline), not per read: each socket read waits
+  at most the time left, and a watchdog shuts the exchange's socket down when the time is up, so a
+  server that drips its status line, headers or body a byte at a time cannot hold a request longer;
 - no retries here (urllib3's are off): a request whose connection closed before any byte of a
   reply is sent once more at once on a new connection; every other failure is classified, once,
   into the tap's errors (RetryableError: worth another attempt; ProtocolError: needs a fix);
@@ -15,10 +17,14 @@ an https:// proxy) with certificates and host names verified. What stays the tap
 """
 from __future__ import annotations
 
+import heapq
 import http.client
+import itertools
 import logging
 import os
+import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -28,6 +34,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import DEFAULT_CA_BUNDLE_PATH, select_proxy
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import LocationValueError, ProxySchemeUnknown, URLSchemeUnknown
 from urllib3.util.ssl_match_hostname import CertificateError
 
@@ -63,12 +70,30 @@ def route_for(url: str) -> Route:
 
 
 class Deadline:
-    """The time one exchange may take, from connecting to the reply's last byte."""
+    """The time one exchange may take, from connecting to the reply's last byte, and the connection it
+    runs on: the watchdog shuts that connection's socket down once the time is up."""
 
-    __slots__ = ("seconds", "at")
+    __slots__ = ("seconds", "at", "connection", "_done", "_lock")
 
     def __init__(self, seconds: float):
         self.seconds, self.at = seconds, time.monotonic() + seconds
+        self.connection: HTTPConnection | None = None
+        self._done, self._lock = False, threading.Lock()
+
+    def finish(self) -> None:
+        """The exchange is over: its connection, back in the pool or closed, is no longer the watchdog's."""
+        with self._lock:
+            self._done = True
+
+    def cut(self) -> None:
+        """Ends a read that is still waiting: it fails at once, and the failure is read as the deadline's."""
+        with self._lock:
+            sock = None if self._done or self.connection is None else self.connection.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed
 
     def left(self, endpoint: str) -> float:
         """Seconds left; none left is a RetryableError."""
@@ -86,6 +111,64 @@ class Deadline:
                               "an exchange from connecting to the reply's last byte)")
 
 
+_exchange = threading.local()  # the Deadline of the exchange this thread is running
+
+
+class _Watched:
+    """A connection that tells the exchange sending on it which it is (the watchdog's to cut)."""
+
+    def request(self, *args, **kwargs):
+        deadline = getattr(_exchange, "deadline", None)
+        if deadline is not None:
+            deadline.connection = self
+        return super().request(*args, **kwargs)
+
+
+class _HTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class Watchdog:
+    """One thread that cuts the exchanges whose deadline has passed (Deadline.cut)."""
+
+    def __init__(self):
+        self._due: list[tuple[float, int, Deadline]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: Deadline) -> None:
+        with self._wake:
+            heapq.heappush(self._due, (deadline.at, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tap-listrak-deadlines", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._wake.wait(self._due[0][0] - time.monotonic() if self._due else None)
+                _, _, deadline = heapq.heappop(self._due)
+            deadline.cut()
+
+
+WATCHDOG = Watchdog()
+
+
 class Transport:
     """Thread-safe: one urllib3 pool, `pool_size` connections kept alive to the route's host."""
 
@@ -99,6 +182,7 @@ class Transport:
             self._pool = urllib3.ProxyManager(route.proxy, proxy_headers=route.proxy_headers, **options)
         else:
             self._pool = urllib3.PoolManager(**options)
+        self._pool.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
     def post(self, target: str, headers: dict[str, str], body: bytes) -> Reply:
         """POSTs `body` to `target`: "" for the route's URL, a path ("/x") on its host."""
@@ -114,6 +198,18 @@ class Transport:
         dropped as the request went out) is sent once more at once, on a new connection."""
         url = self.route.url if not target else self._origin + target if target.startswith("/") else target
         deadline = Deadline(self.timeout)
+        WATCHDOG.watch(deadline)
+        _exchange.deadline = deadline
+        try:
+            return self._exchange(method, url, headers, body, deadline)
+        except BaseException:
+            deadline.finish()
+            raise
+        finally:
+            _exchange.deadline = None
+
+    def _exchange(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
+                  deadline: Deadline) -> Reply:
         for attempt in (1, 2):
             try:
                 left = deadline.left(self.route.url)
@@ -164,11 +260,13 @@ class Reply:
         except Exception as exc:  # noqa: BLE001 (every failure is classified)
             self.close()
             raise _failure(exc, self._endpoint, self._deadline) from None
+        self._deadline.finish()
         self._response = None
         response.release_conn()
 
     def close(self) -> None:
         """Drops the connection unless the body was read to its end."""
+        self._deadline.finish()
         if self._response is not None:
             self._response.close()
             self._response.release_conn()

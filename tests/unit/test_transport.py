@@ -589,6 +589,31 @@ def test_a_reply_framed_by_both_length_and_chunks_is_refused_and_asked_again_on_
     assert "Retrying" in caplog.text and "both Content-Length and Transfer-Encoding" in caplog.text
 
 
+@pytest.mark.parametrize("head,dripped", [
+    (b"", b"HTTP/1.1 200 OK\r\n" + b"X" * 60),  # the status line, a byte at a time
+    (b"HTTP/1.1 200 OK\r\n", b"X-Slow: " + b"x" * 60),  # one endless header
+])
+def test_request_timeout_bounds_a_dripped_status_line_or_header(serve, head, dripped):
+    """urllib3 reads the head in loops of its own, each read quick: the watchdog ends the exchange."""
+    server, _ = serve(lambda connection, n: drip(head, dripped, every=0.25))
+    client = ListrakClient(config(server.url, request_timeout=1.5, backoff_max_tries=2, backoff_base_seconds=0.1))
+    started = time.monotonic()
+    with pytest.raises(RetryableError, match="within 1.5 s .*request_timeout.*gave up"):
+        client.request("GetContactListCollection")
+    elapsed = time.monotonic() - started
+    assert 2 * 1.5 - 0.1 <= elapsed <= 2 * 1.5 + 0.2 + 1.0, elapsed
+
+
+def test_a_connection_back_in_the_pool_is_never_cut_by_its_old_deadline(serve):
+    """The watchdog cuts only an exchange still running: kept connections outlive their deadlines."""
+    server, transport = serve(lambda connection, n: reply())
+    transport.timeout = 0.3
+    for _ in range(3):
+        assert read(transport)[0] == 200
+        time.sleep(0.4)  # every earlier deadline has passed while the connection sat in the pool
+    assert server.connections == 1
+
+
 def test_request_timeout_bounds_the_whole_exchange_not_each_read(serve):
     """Headers, then a byte a second: each read is quick, the reply never ends. Every attempt ends
     at request_timeout, and the run fails within tries × request_timeout plus the backoff."""
