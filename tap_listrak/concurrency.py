@@ -21,12 +21,10 @@ PAGES_BUFFERED_PER_UNIT = 2
 # little memory; it keeps the pool busy while the unit at the head is a long sequential walk (every
 # page of a large list's subscribed contacts).
 LOOKAHEAD = 8
-# Threads beyond the request slots, per slot. The client gives a request's slot back once its reply
-# is in and parses it after, one reply at a time (client.cpu): while a thread holds a reply waiting
-# to be parsed, a spare one carries the next request. At 50 ms with 12 slots (`make bench`'s 50 ms
-# account), 14 threads took 1.21 of the latency limit where 12 threads that parsed each reply
-# before sending the next request took 1.25; 18 threads took 1.18, but each spare thread holds
-# a reply and a unit's pages, and with 18 the ten-times account peaked at 1.06x the memory.
+# Threads beyond the request slots, per slot. A request's slot is given back once its reply is in,
+# and replies are parsed after, one at a time (client.cpu): while a thread holds a reply waiting to
+# be parsed, a spare one carries the next request. Each spare thread holds a reply and a unit's
+# pages, so more of them cost memory (docs/architecture.md, "Memory").
 SPARE_THREADS_PER_SLOT = 1 / 6
 _DONE = object()
 

@@ -2,8 +2,7 @@
 a STATE never reaches the target ahead of the records it covers, and no per-record flush slows
 the run. A target that stops reading (a broken pipe) ends the run with errors.OutputClosedError.
 
-RECORD lines are encoded by orjson (about 0.5 µs a record, several times the standard library's
-speed); a Decimal is written digit for digit as a raw JSON number through orjson.Fragment. SCHEMA
+RECORD lines are encoded by orjson (several times the standard library's speed); a Decimal is written digit for digit as a raw JSON number through orjson.Fragment. SCHEMA
 and STATE messages, a few per unit, go through the standard library: a state file handed back by
 a scheduler may hold any JSON (a 100-digit integer included), and those are written unchanged.
 """

@@ -40,10 +40,9 @@ LOGGER = logging.getLogger(__name__)
 NS = "http://webservices.listrak.com/v31/"
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-# Bytes parsed before the items they complete are taken out of the tree. The tree of a slice, and
-# its items as dicts, are the largest transient a worker makes: at 64 KB, a dozen workers reading
-# full pages kept 2 MB more at their peak than on a small account (`make bench`, memory pair).
-# Reading the socket in larger chunks (exchange.READ_CHUNK) costs less CPU than parsing in them.
+# Bytes parsed before the items they complete are taken out of the tree: a slice's tree and its
+# items as dicts are a worker's largest transient (docs/architecture.md, "Memory"). The socket is
+# read in larger chunks (exchange.READ_CHUNK), which costs less CPU than parsing in them.
 PARSE_SLICE = 16 * 1024
 # No Listrak item comes near this; more bytes than this without an item completed is a flood (an item
 # of endless small values, say: one endless value meets libxml2's limit on a text node first).
