@@ -74,7 +74,7 @@ class Exchange:
                 self.metrics.line(operation, took, status, received=True)
                 return self.readers[operation].read(reply.chunks(READ_CHUNK), status, self.secrets, collect)
         except RetryableError as exc:
-            raise RetryableError(f"{operation}: {exc}", retry_after=retry_after(status, headers)) from None
+            raise type(exc)(f"{operation}: {exc}", retry_after=retry_after(status, headers)) from None
         except ProtocolError as exc:
             raise ProtocolError(f"{operation}: {exc}") from None
         finally:

@@ -23,14 +23,14 @@ class Tokens:
     def __init__(self, fetch: Callable[[], dict], clock: Callable[[], float] = time.monotonic):
         self._fetch, self._clock = fetch, clock
         self._token: str | None = None
-        self._expires = 0.0
+        self._renew_at = 0.0
         self._lock = threading.Lock()
         self.grants = 0
 
     def get(self) -> str:
         """A token good for at least RENEW_BEFORE seconds more."""
         with self._lock:
-            if self._token is None or self._clock() >= self._expires - RENEW_BEFORE:
+            if self._token is None or self._clock() >= self._renew_at:
                 self._grant()
             return self._token
 
@@ -53,5 +53,7 @@ class Tokens:
             raise ProtocolError("the token endpoint's reply has no access_token: check rest_token_url")
         if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
             lifetime = 3599  # Listrak's; a reply without it is read as Listrak's usual lifetime
-        self._token, self._expires = token, asked + float(lifetime)
+        # Renewed RENEW_BEFORE seconds early, or halfway through a lifetime shorter than twice that.
+        self._token = token
+        self._renew_at = asked + float(lifetime) - min(RENEW_BEFORE, float(lifetime) / 2)
         self.grants += 1
