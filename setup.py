@@ -9,7 +9,7 @@ setup(
     license="AGPL-3.0-or-later",
     python_requires=">=3.11",
     packages=find_packages(include=["tap_listrak", "tap_listrak.*"]),
-    package_data={"tap_listrak": ["schemas/*.json", "wsdl/*.wsdl"]},
+    package_data={"tap_listrak": ["schemas/*.json", "schemas/rest/*.json", "wsdl/*.wsdl"]},
     install_requires=[
         "singer-python>=6.0,<7",
         "zeep>=4.2,<5",

@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 
 from tap_listrak.errors import CatalogError
-from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
+from tap_listrak.streams import SOAP, Stream, by_name, table
 
 
 FULL_TABLE, INCREMENTAL = "FULL_TABLE", "INCREMENTAL"
@@ -27,8 +27,8 @@ class Selection:
     incremental: bool = False
 
 
-def build_catalog() -> dict:
-    return {"streams": [_entry(stream) for stream in STREAMS]}
+def build_catalog(api: str = SOAP) -> dict:
+    return {"streams": [_entry(stream) for stream in table(api)]}
 
 
 def _entry(stream: Stream) -> dict:
@@ -60,23 +60,24 @@ def _automatic_fields(stream: Stream) -> set[str]:
     return set(stream.key_properties) | ({stream.added_field} if stream.added_field else set())
 
 
-def default_selections() -> list[Selection]:
-    return selections_from_catalog(build_catalog())
+def default_selections(api: str = SOAP) -> list[Selection]:
+    return selections_from_catalog(build_catalog(api), api)
 
 
-def selections_from_catalog(catalog) -> list[Selection]:
+def selections_from_catalog(catalog, api: str = SOAP) -> list[Selection]:
+    streams = by_name(api)
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
         raise CatalogError("catalog must be a JSON object with a 'streams' list: regenerate it with --discover")
     selections = []
     for entry in catalog["streams"]:
         name = entry.get("tap_stream_id") or entry.get("stream") if isinstance(entry, dict) else None
-        if not isinstance(name, str) or name not in STREAMS_BY_NAME:  # a list here would be unhashable
+        if not isinstance(name, str) or name not in streams:  # a list here would be unhashable
             raise CatalogError(f"catalog names stream {name!r}, which this tap does not have (it has "
-                               f"{', '.join(STREAMS_BY_NAME)}): regenerate the catalog with --discover")
-        selection = _selection(STREAMS_BY_NAME[name], entry)
+                               f"{', '.join(streams)}): regenerate the catalog with --discover")
+        selection = _selection(streams[name], entry)
         if selection is not None:
             selections.append(selection)
-    order = {stream.name: index for index, stream in enumerate(STREAMS)}
+    order = {stream.name: index for index, stream in enumerate(table(api))}
     return sorted(selections, key=lambda selection: order[selection.stream.name])
 
 

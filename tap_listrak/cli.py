@@ -34,6 +34,11 @@ class RedactingFilter(logging.Filter):
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
 
+    def add(self, secret: str) -> None:
+        """A secret learnt during the run (a REST access token)."""
+        if secret and secret not in self.secrets:
+            self.secrets += (secret,)
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
@@ -109,6 +114,11 @@ def main(argv=None) -> int:
     return 0
 
 
+def _redacting_filter() -> RedactingFilter | None:
+    filters = (f for handler in logging.getLogger().handlers for f in handler.filters)
+    return next((f for f in filters if isinstance(f, RedactingFilter)), None)
+
+
 def _stdout_to_devnull() -> None:
     """Points stdout at /dev/null once its pipe is broken: the lines it still buffers would raise
     again when the interpreter flushes it at exit ("Exception ignored ... BrokenPipeError")."""
@@ -141,17 +151,25 @@ def run_probe(config: Config) -> int:
 def run(args: argparse.Namespace, config: Config) -> None:
     catalog_path = args.catalog or args.properties
     selections = None if args.discover else (
-        selections_from_catalog(load_json_file(catalog_path, "catalog", CatalogError)) if catalog_path
-        else default_selections())
+        selections_from_catalog(load_json_file(catalog_path, "catalog", CatalogError), config.api) if catalog_path
+        else default_selections(config.api))
     state = State(load_json_file(args.state, "state", StateError) if args.state else None)
     # Imported only now: bad input is reported before zeep and the WSDL are even loaded.
-    from tap_listrak.client import ListrakClient
     from tap_listrak.discover import discover
     from tap_listrak.sync import Sync
 
-    client = ListrakClient(config)
+    if config.rest:
+        from tap_listrak.rest_client import RestClient
+        client = RestClient(config)
+        # Each access token is a secret too: kept out of every log line from its grant on.
+        redacting = _redacting_filter()
+        if redacting is not None:
+            client.watch_secrets(redacting.add)
+    else:
+        from tap_listrak.client import ListrakClient
+        client = ListrakClient(config)
     if args.discover:
-        catalog = discover(client)
+        catalog = discover(client, config.api)
         with to_target():
             json.dump(catalog, sys.stdout, indent=2)
             sys.stdout.write("\n")

@@ -74,6 +74,11 @@ class ListrakClient:
         return self.exchange.cpu
 
     @property
+    def slots(self):
+        """The requests in flight, their limit and the throttles met (slots.Slots)."""
+        return self.exchange.slots
+
+    @property
     def requests_by_operation(self):
         return self.exchange.metrics.requests_by_operation
 

@@ -16,6 +16,12 @@ from tap_listrak import __version__
 from tap_listrak.errors import ConfigError
 
 DEFAULT_ENDPOINT = "https://webservices.listrak.com/v31/IntegrationService.asmx"
+DEFAULT_REST_BASE_URL = "https://api.listrak.com/email/v1"
+DEFAULT_REST_TOKEN_URL = "https://auth.listrak.com/OAuth2/Token"
+SOAP, REST = "soap", "rest"
+# The zone of offset-less dates when the config names none. SOAP: UTC, as before (no capture shows its
+# zone). REST: US Eastern, the only zone a capture of the REST API shows (docs/architecture.md).
+DEFAULT_ZONES = {SOAP: "UTC", REST: "America/New_York"}
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,14 @@ class Setting:
 
 
 SETTINGS = (
-    Setting("username", "string", None, "Listrak user with the API Access and Analytics Access permissions.", True),
-    Setting("password", "password", None, "That user's password.", True),
+    Setting("username", "string", None, "SOAP API: Listrak user with the API Access and Analytics Access permissions."),
+    Setting("password", "password", None, "SOAP API: that user's password."),
+    Setting("client_id", "string", None, "REST API: Client ID of an Email integration (Integrations Manager)."),
+    Setting("client_secret", "password", None, "REST API: that integration's Client Secret."),
+    Setting("api", "string", None, "'soap' or 'rest': which API to read; needed only when the config holds "
+                                   "credentials for both."),
+    Setting("rest_base_url", "string", DEFAULT_REST_BASE_URL, "REST API: base address of the Email REST API v1."),
+    Setting("rest_token_url", "string", DEFAULT_REST_TOKEN_URL, "REST API: OAuth2 token endpoint."),
     Setting("start_date", "date_iso8601", None,
             "Earliest send, event or subscription date to extract (ISO 8601; UTC unless an offset is given).", True),
     Setting("end_date", "date_iso8601", None, "Latest date to extract, exclusive (default: the run's start time)."),
@@ -42,7 +54,8 @@ SETTINGS = (
     Setting("include_test_messages", "boolean", False, "Also extract test sends."),
     Setting("message_lookback_days", "integer", 30,
             "Event streams also walk messages sent this many days before start_date, for their late events."),
-    Setting("listrak_timezone", "string", "UTC", "IANA zone in which Listrak writes and reads dates without offset."),
+    Setting("listrak_timezone", "string", None, "IANA zone in which Listrak writes and reads dates without offset "
+                                                "(default: UTC for the SOAP API, America/New_York for the REST API)."),
     Setting("max_workers", "integer", 12, "Concurrent requests (1 = sequential)."),
     Setting("backoff_max_tries", "integer", 5, "Attempts per request before a transient failure stops the run."),
     Setting("backoff_max_seconds", "number", 600, "Longest total time spent retrying one request."),
@@ -62,8 +75,13 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 @dataclass(frozen=True)
 class Config:
-    username: str = field(repr=False)  # secrets stay out of any repr that reaches a log
-    password: str = field(repr=False)
+    username: str | None = field(repr=False)  # secrets stay out of any repr that reaches a log
+    password: str | None = field(repr=False)
+    client_id: str | None = field(repr=False)
+    client_secret: str | None = field(repr=False)
+    api: str
+    rest_base_url: str
+    rest_token_url: str
     start_date: dt.datetime
     end_date: dt.datetime | None
     endpoint_url: str
@@ -86,7 +104,11 @@ class Config:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach logs, errors, state or output."""
-        return tuple(s for s in (self.password, self.username) if s)
+        return tuple(s for s in (self.password, self.username, self.client_secret, self.client_id) if s)
+
+    @property
+    def rest(self) -> bool:
+        return self.api == REST
 
 
 def load_json_file(path: str, what: str, error: type[Exception]):
@@ -120,9 +142,35 @@ def parse_config(raw: object) -> Config:
             values[setting.name] = setting.default
             continue
         values[setting.name] = _PARSERS[setting.kind](setting.name, value)
-    if not values["password"]:
-        raise ConfigError("config key 'password' is missing or empty: add the Listrak user's password")
+    values["api"] = _api(values)
+    if values["listrak_timezone"] is None:
+        values["listrak_timezone"] = DEFAULT_ZONES[values["api"]]
     return _checked(values)
+
+
+def _api(v: dict) -> str:
+    """Which API the credentials select: username + password the SOAP API, client_id + client_secret
+    the REST API; `api` decides when both pairs are there."""
+    soap = bool(v["username"]) or bool(v["password"])
+    rest = bool(v["client_id"]) or bool(v["client_secret"])
+    chosen = v["api"]
+    if chosen is not None and chosen.strip().lower() not in (SOAP, REST):
+        raise ConfigError(f"config key 'api' must be 'soap' or 'rest', not {chosen!r}")
+    chosen = chosen.strip().lower() if chosen else (REST if rest and not soap else SOAP if soap and not rest else None)
+    if chosen is None and soap and rest:
+        raise ConfigError("config holds both username/password (SOAP API) and client_id/client_secret (REST API): "
+                          "set config key 'api' to \"soap\" or \"rest\" to say which to read")
+    if chosen == REST:
+        for name, what in (("client_id", "the Client ID"), ("client_secret", "the Client Secret")):
+            if not v[name]:
+                raise ConfigError(f"config key {name!r} is missing or empty: add {what} of the Listrak Email "
+                                  "integration (Integrations Manager) to read the REST API")
+        return REST
+    for name, what in (("username", "the Listrak user (SOAP API)"), ("password", "the Listrak user's password")):
+        if not v[name]:
+            raise ConfigError(f"config key {name!r} is missing or empty: add it ({what}), or client_id and "
+                              "client_secret to read the REST API")
+    return SOAP
 
 
 def _checked(v: dict) -> Config:
@@ -136,9 +184,11 @@ def _checked(v: dict) -> Config:
         raise ConfigError("config key 'incremental_message_days' must be greater than 0, or left out")
     if v["backoff_base_seconds"] < 0:
         raise ConfigError("config key 'backoff_base_seconds' must be 0 or more")
-    url = urlparse(v["endpoint_url"])
-    if url.scheme not in ("http", "https") or not url.netloc:
-        raise ConfigError(f"config key 'endpoint_url' must be an http(s) URL such as {DEFAULT_ENDPOINT!r}")
+    for name, default in (("endpoint_url", DEFAULT_ENDPOINT), ("rest_base_url", DEFAULT_REST_BASE_URL),
+                          ("rest_token_url", DEFAULT_REST_TOKEN_URL)):
+        url = urlparse(v[name])
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ConfigError(f"config key {name!r} must be an http(s) URL such as {default!r}")
     try:
         zone = ZoneInfo(v["listrak_timezone"])
     except (ZoneInfoNotFoundError, ValueError):

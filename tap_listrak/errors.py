@@ -37,7 +37,16 @@ class ListrakError(TapError):
 
 
 class RetryableError(ListrakError):
-    """A transient failure: connection, timeout, HTTP 5xx, broken XML, throttling, server fault."""
+    """A transient failure: connection, timeout, HTTP 5xx, broken XML, throttling, server fault.
+    `retry_after`: the seconds the server asked to wait before the next attempt (Retry-After), if any."""
+
+    def __init__(self, message: str = "", retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TokenRejected(RetryableError):
+    """The REST API refused the access token (HTTP 401): renewed once, then an AuthenticationError."""
 
 
 class AuthenticationError(ListrakError):

@@ -23,8 +23,8 @@ from tap_listrak.concurrency import ordered_pages, threads_for
 from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
 from tap_listrak.output import RecordSpool
-from tap_listrak.plan import REQUEST_MARGIN, RunWindow, request_params
-from tap_listrak.streams import STREAMS_BY_NAME, WINDOW, Stream, children_of
+from tap_listrak.plan import REQUEST_MARGIN, RunWindow, request_params, share_key
+from tap_listrak.streams import WINDOW, Stream, children_of, parent_of
 from tap_listrak.transform import RecordShaper, format_utc
 
 LOGGER = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Parents:
         return [record for record in records if record[key] in wanted]
 
     def _read_per_parent(self, stream: Stream, since: dt.datetime) -> list[dict]:
-        parent = STREAMS_BY_NAME[stream.parent]
+        parent = parent_of(stream)
         windows = self.run.windows(since, self.config.interval_days) if stream.unit == WINDOW else [None]
         units = [(record, window) for record in self.records(parent) for window in windows]
 
@@ -95,7 +95,12 @@ class Parents:
             if window is None:
                 shape = self.shapers[stream.name].shape
                 params = request_params(stream, record, self.run, self.config.include_test_messages)
-                return ([shape(item) for item in page] for page in self.client.pages(stream.operation, **params))
+                # The parent's fields the records carry (when the items do not name their parent).
+                added = {name: record[name] for name in stream.inherits}
+                if stream.added_field:
+                    added[stream.added_field] = record[stream.parent_field]
+                return ([shape({**added, **item}) for item in page]
+                        for page in self.client.pages(stream.operation, **params))
             return self._window(stream, record, *window)
 
         index: list[dict] = []
@@ -126,7 +131,7 @@ class Parents:
         if shares is not None:
             by_value: dict[object, list[dict]] = {}
             for record in sorted(records, key=lambda record: [record[name] for name in stream.order_key]):
-                by_value.setdefault(record[stream.parent_field], []).append(record)
+                by_value.setdefault(share_key(stream, record), []).append(record)
             for value, share in by_value.items():
                 shares.setdefault(value, RecordSpool()).extend(share)
 
@@ -162,7 +167,7 @@ def _index_entry(stream: Stream, record: dict) -> dict:
 
 @cache
 def _index_fields(stream: Stream) -> tuple[str, ...]:
-    children = children_of(stream.name)
+    children = children_of(stream.name, stream.api)
     needed = (*stream.order_key, *(child.parent_field for child in children),
               *(name for child in children for name in child.inherits), stream.event_date)
     return tuple(name for name in dict.fromkeys(needed) if name is not None)

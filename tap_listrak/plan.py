@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping
 
 from tap_listrak.catalog import Selection
-from tap_listrak.streams import BATCH, RANGE, STREAMS, STREAMS_BY_NAME, TEST_MESSAGES, Stream
+from tap_listrak.streams import BATCH, RANGE, TEST_MESSAGES, Stream, parent_of, table
 from tap_listrak.transform import format_utc
 
 REQUEST_MARGIN = dt.timedelta(days=1)
@@ -56,9 +56,10 @@ class RunWindow:
         low = self.start - self.lookback
         return max(low, self.floors[stream.name]) if stream.name in self.floors else low
 
-    def request_range(self, low: dt.datetime, high: dt.datetime | None = None) -> dict:
+    def request_range(self, low: dt.datetime, high: dt.datetime | None = None,
+                      names: tuple[str, str] = ("StartDate", "EndDate")) -> dict:
         high = high or self.end
-        return {"StartDate": self.to_listrak(low - REQUEST_MARGIN), "EndDate": self.to_listrak(high + REQUEST_MARGIN)}
+        return {names[0]: self.to_listrak(low - REQUEST_MARGIN), names[1]: self.to_listrak(high + REQUEST_MARGIN)}
 
     def windows(self, low: dt.datetime, days: int) -> list[tuple[dt.datetime, dt.datetime]]:
         step, windows = dt.timedelta(days=days), []
@@ -115,7 +116,7 @@ def groups(selections: list[Selection], interrupted: str | None) -> list[list[Se
     leaving them as the run's tail."""
     result: list[list[Selection]] = []
     by_name = {selection.stream.name: selection for selection in selections}
-    for stream in STREAMS:
+    for stream in table(selections[0].stream.api if selections else "soap"):
         selection = by_name.get(stream.name)
         if selection is None:
             continue
@@ -135,16 +136,20 @@ def groups(selections: list[Selection], interrupted: str | None) -> list[list[Se
 def _depth(stream: Stream) -> int:
     depth = 0
     while stream.parent:
-        stream, depth = STREAMS_BY_NAME[stream.parent], depth + 1
+        stream, depth = parent_of(stream), depth + 1
     return depth
 
 
 def request_params(stream: Stream, parent: dict | None, run: RunWindow, include_test_messages: bool,
                    window: tuple[dt.datetime, dt.datetime] | None = None) -> dict:
     params = {stream.parent_field: parent[stream.parent_field]} if stream.parent_field and parent else {}
+    if parent:  # a REST route's other path parameters: the parent's ancestors' ids
+        params.update((name, parent[name]) for name in stream.route_fields)
     params.update(stream.constants)
     if RANGE in stream.params:
-        params.update(run.request_range(*window) if window else run.request_range(run.start_of(stream)))
+        names = stream.range_params
+        params.update(run.request_range(*window, names=names) if window else
+                      run.request_range(run.start_of(stream), names=names))
     if TEST_MESSAGES in stream.params:
         params["IncludeTestMessages"] = include_test_messages
     return params
@@ -152,6 +157,14 @@ def request_params(stream: Stream, parent: dict | None, run: RunWindow, include_
 
 def order_key(parent: Stream, record: dict) -> list:
     return [record[name] for name in parent.order_key]
+
+
+def share_key(stream: Stream, record: dict):
+    """Which parent record a collected stream's record belongs to: the parent's field, with the fields
+    it inherits when it has any (a REST id may be unique only within its list)."""
+    if not stream.inherits:
+        return record[stream.parent_field]
+    return tuple(record[name] for name in (*stream.inherits, stream.parent_field))
 
 
 def units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
@@ -198,14 +211,23 @@ def iter_units(group: list[Selection], positions: dict[str, list | None], parent
         key = order_key(parent, record)
         for selection in group:
             stream = selection.stream
-            if not _pending(positions[stream.name], key, parent.event_date, record, walk_starts[stream.name]):
+            # A stream of variants is done with a parent record once its last variant is.
+            last = key + [len(stream.variants) - 1] if stream.variants else key
+            if not _pending(positions[stream.name], last, parent.event_date, record, walk_starts[stream.name]):
                 continue
             value = record[stream.parent_field]
             inherited = {name: record[name] for name in stream.inherits} or None
             if stream.name in batches:
                 yield from batches[stream.name].add(value, key)
             elif stream.name in shares:
-                yield Unit(selection, key, {}, value, shares[stream.name].get(value, []), inherited)
+                yield Unit(selection, key, {}, value, shares[stream.name].get(share_key(stream, record), []),
+                           inherited)
+            elif stream.variants:  # one unit per variant, each with its own position
+                params = request_params(stream, record, run, include_test_messages)
+                for index, (name, variant) in enumerate(stream.variants):
+                    if not _pending(positions[stream.name], key + [index], None, record, ""):
+                        continue
+                    yield Unit(selection, key + [index], {**params, name: variant}, value, inherited=inherited)
             else:
                 yield Unit(selection, key, request_params(stream, record, run, include_test_messages), value,
                            inherited=inherited)

@@ -230,6 +230,7 @@ class Page:
     first: str | None = None
     last: str | None = None
     result_present: bool = False
+    cursor: str | None = None  # a REST page's nextPageCursor (None: its last page)
 
 
 def classify_fault(fault, status: int, secrets: tuple[str, ...]) -> Exception:

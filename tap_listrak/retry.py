@@ -68,7 +68,8 @@ class Retries:
                         f"{exc} (gave up: backoff_max_tries={self.tries}, backoff_max_seconds={self.max_seconds:g}; "
                         "the service or the network is failing, try again later)") from None
                 delays = delays or _delays(self.base_seconds)
-                wait = min(next(delays), remaining)
+                # The server's Retry-After, when it sent one, else the next jittered delay.
+                wait = min(exc.retry_after if exc.retry_after is not None else next(delays), remaining)
                 LOGGER.warning("Retrying in %.1fs (attempt %d of %d): %s", wait, number, self.tries,
                                redact(str(exc), self.secrets))
                 self.cancellation.wait(wait)

@@ -27,7 +27,12 @@ import copy
 import datetime as dt
 
 from tap_listrak.errors import StateError
-from tap_listrak.streams import STREAMS_BY_NAME
+from tap_listrak.streams import TABLES, by_name
+
+
+def _ours(name: str) -> bool:
+    """A bookmark of either API's streams (a state belongs to the API that wrote it; the shapes are the same)."""
+    return any(name in by_name(api) for api in TABLES)
 from tap_listrak.transform import format_utc
 
 RUN_KEYS = ("run_start", "run_end", "position", "complete")
@@ -52,7 +57,7 @@ class State:
         start = format_utc(run_start)
         for name, bookmark in self.value["bookmarks"].items():
             # Only our streams' bookmarks were validated; other keys are carried, never read.
-            if name in STREAMS_BY_NAME and name in selected and bookmark.get("run_start") == start \
+            if _ours(name) and name in selected and bookmark.get("run_start") == start \
                     and bookmark.get("run_end"):
                 return dt.datetime.strptime(bookmark["run_end"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
                     tzinfo=dt.timezone.utc)
@@ -97,7 +102,7 @@ class State:
         bookmarks = self.value["bookmarks"]
         for name in list(bookmarks):
             bookmark = bookmarks[name]
-            if name in STREAMS_BY_NAME and isinstance(bookmark, dict):
+            if _ours(name) and isinstance(bookmark, dict):
                 for key in RUN_KEYS:
                     bookmark.pop(key, None)
                 if not bookmark:
@@ -125,7 +130,7 @@ def validate(raw) -> dict:
         raise StateError("state key 'bookmarks' must be an object keyed by stream name: pass the last state the "
                          "tap emitted, or none")
     for name, bookmark in bookmarks.items():
-        if name in STREAMS_BY_NAME:
+        if _ours(name):
             _validate_bookmark(name, bookmark)
     return raw
 

@@ -31,6 +31,16 @@ How to read an entry:
   position in the state is its parent record's order key.
 - `collected`: read whole before its children and emitted from memory (small parents, and a small list
   report read by window like them).
+- `api`: SOAP (the default) or REST. A REST stream's `operation` is its route under rest_base_url,
+  with its path parameters in braces named as the records name them (`List/{listId}/Message`);
+  the request sends the parent record's field of each (its `parent_field` and the `inherits`).
+  CURSOR in `params`: paged by cursor (`cursor` Start, then each reply's nextPageCursor until null).
+- `range_params`: the request parameters that carry a RANGE's start and end.
+- `variants`: request parameters of which each value is a unit of its own per parent record
+  (contacts: subscriptionState Subscribed, then Unsubscribed).
+
+The two APIs have a table each (`STREAMS`, `REST_STREAMS`): names are shared (lists, messages…),
+so a run, a catalog and a state belong to one API, the one the config selects (`table(api)`).
 """
 from __future__ import annotations
 
@@ -39,7 +49,10 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-RANGE, PAGE, TEST_MESSAGES = "range", "page", "test_messages"
+import re
+
+RANGE, PAGE, TEST_MESSAGES, CURSOR = "range", "page", "test_messages", "cursor"
+SOAP, REST = "soap", "rest"
 EACH, WINDOW, BATCH = "each", "window", "batch"
 # GetMessageAnalyticsInformation's documented limit of messages per call (docs/listrak-api.md §8).
 ANALYTICS_BATCH = 2500
@@ -69,6 +82,9 @@ class Stream:
     order_key: tuple[str, ...] = ()
     collected: bool = False
     selected_by_default: bool = False
+    api: str = SOAP
+    range_params: tuple[str, str] = ("StartDate", "EndDate")
+    variants: tuple[tuple[str, object], ...] = ()
 
     @property
     def added_field(self) -> str | None:
@@ -82,7 +98,12 @@ class Stream:
 
     @property
     def paged(self) -> bool:
-        return PAGE in self.params
+        return PAGE in self.params or CURSOR in self.params
+
+    @property
+    def route_fields(self) -> tuple[str, ...]:
+        """The parent record's fields a REST route names in its path."""
+        return tuple(re.findall(r"{(\w+)}", self.operation)) if self.api == REST else ()
 
     @property
     def date_ranged(self) -> bool:
@@ -90,17 +111,17 @@ class Stream:
 
     @property
     def schema(self) -> dict:
-        return load_schema(self.name)
+        return load_schema(self.name, self.api)
 
     @property
     def date_fields(self) -> tuple[str, ...]:
         """Fields holding date-times: every property declared with format date-time."""
-        return _fields_where(self.name, lambda spec: spec.get("format") == "date-time")
+        return _fields_where(self.name, self.api, lambda spec: spec.get("format") == "date-time")
 
     @property
     def number_fields(self) -> tuple[str, ...]:
         """Fields holding fractional numbers."""
-        return _fields_where(self.name, lambda spec: "number" in spec.get("type", ()))
+        return _fields_where(self.name, self.api, lambda spec: "number" in spec.get("type", ()))
 
 
 def _message_events(name: str, operation: str, item_type: str, event_date: str, *keys: str) -> Stream:
@@ -167,15 +188,95 @@ STREAMS: tuple[Stream, ...] = (
 STREAMS_BY_NAME = {stream.name: stream for stream in STREAMS}
 
 
-def children_of(name: str) -> tuple[Stream, ...]:
-    return tuple(stream for stream in STREAMS if stream.parent == name)
+def _rest(name: str, route: str, item_type: str, keys: tuple[str, ...], parent: str | None = "lists",
+          **fields) -> Stream:
+    """A REST stream: its records carry the parent's field and the fields the route names."""
+    parent_field = fields.pop("parent_field", None) or (route.split("/")[-2][1:-1] if parent else None)
+    inherits = tuple(name for name in re.findall(r"{(\w+)}", route) if name != parent_field)
+    return Stream(name, route, item_type, keys, parent=parent, parent_field=parent_field, inherits=inherits,
+                  api=REST, range_params=("startDate", "endDate"), **fields)
+
+
+PAGED = (CURSOR,)
+MESSAGE = "List/{listId}/Message/{messageId}"
+CONVERSATION_MESSAGE = "List/{listId}/Conversation/{conversationId}/Message/{messageId}"
+# The REST API's streams: names and fields as the published REST tap (2.0.8) has them, then the ones
+# it never had. Keys name the list and every parent the route was served under, so that an upserting
+# target keeps one row per object (the published tap keyed campaigns, messages and links on their own
+# id, and activity on nothing).
+REST_STREAMS: tuple[Stream, ...] = (
+    _rest("lists", "List", "List", ("listId",), parent=None, order_key=("listId",), collected=True,
+          selected_by_default=True),
+    _rest("campaigns", "List/{listId}/Campaign", "Campaign", ("listId", "campaignId")),
+    _rest("contacts", "List/{listId}/Contact", "Contact", ("listId", "emailAddress"), params=PAGED,
+          variants=(("subscriptionState", "Subscribed"), ("subscriptionState", "Unsubscribed")),
+          selected_by_default=True),
+    _rest("messages", "List/{listId}/Message", "Message", ("listId", "messageId"), params=PAGED,
+          order_key=("listId", "messageId"), collected=True, selected_by_default=True),
+    _rest("message_activity", f"{MESSAGE}/Activity", "MessageActivity", ("listId", "messageId", "emailAddress"),
+          parent="messages", params=PAGED),
+    _rest("message_links", f"{MESSAGE}/Link", "MessageLink", ("listId", "messageId", "linkId"), parent="messages",
+          params=PAGED, order_key=("listId", "messageId", "linkId"), collected=True),
+    _rest("message_link_clickers", f"{MESSAGE}/Link/{{linkId}}/Clicker", "MessageLinkClicker",
+          ("listId", "messageId", "linkId", "emailAddress", "clickDate"), parent="message_links", params=PAGED),
+    _rest("message_summaries", f"{MESSAGE}/Summary", "MessageSummary", ("listId", "messageId"), parent="messages"),
+    _rest("conversations", "List/{listId}/Conversation", "Conversation", ("listId", "conversationId"),
+          order_key=("listId", "conversationId"), collected=True),
+    _rest("conversation_messages", "List/{listId}/Conversation/{conversationId}/Message", "Message",
+          ("listId", "conversationId", "messageId"), parent="conversations", params=PAGED,
+          order_key=("listId", "conversationId", "messageId"), collected=True),
+    _rest("conversation_message_activity", f"{CONVERSATION_MESSAGE}/Activity", "MessageActivity",
+          ("listId", "conversationId", "messageId", "emailAddress"), parent="conversation_messages", params=PAGED),
+    _rest("transactional_messages", "List/{listId}/TransactionalMessage", "TransactionalMessage",
+          ("listId", "transactionalMessageId"), order_key=("listId", "transactionalMessageId"), collected=True),
+    _rest("transactional_message_activity", "List/{listId}/TransactionalMessage/{transactionalMessageId}/Activity",
+          "TransactionalMessageActivity", ("listId", "transactionalMessageId", "emailAddress"),
+          parent="transactional_messages", params=PAGED),
+    _rest("segmentation_field_groups", "List/{listId}/SegmentationFieldGroup", "SegmentationFieldGroup",
+          ("listId", "segmentationFieldGroupId"), order_key=("listId", "segmentationFieldGroupId"), collected=True),
+    _rest("segmentation_fields",
+          "List/{listId}/SegmentationFieldGroup/{segmentationFieldGroupId}/SegmentationField", "SegmentationField",
+          ("listId", "segmentationFieldId"), parent="segmentation_field_groups", adds_parent_field=False),
+    _rest("events", "List/{listId}/Event", "Event", ("listId", "eventId")),
+    _rest("event_groups", "List/{listId}/EventGroup", "EventGroup", ("listId", "eventGroupId")),
+    _rest("split_tests", "List/{listId}/SplitTest", "SplitTest", ("listId", "splitTestId"), params=PAGED,
+          order_key=("listId", "splitTestId"), collected=True),
+    _rest("split_test_messages", "List/{listId}/SplitTest/{splitTestId}/Message", "SplitTestMessage",
+          ("listId", "splitTestId", "messageId"), parent="split_tests"),
+    # Declared with paging parameters but answered as an unpaged collection (fact sheet §8.3): the cursor
+    # is sent, and a reply without nextPageCursor is the last page, under either answer.
+    _rest("list_imports", "List/{listId}/ListImport", "ListImport", ("listId", "importFileId"), params=PAGED),
+    # A paged envelope without paging parameters (§8.2): asked once, unpaged.
+    _rest("saved_audiences", "List/{listId}/SavedAudience", "SavedAudience", ("listId", "savedAudienceId")),
+    _rest("folders", "Folder", "Folder", ("folderId",), parent=None),
+)
+TABLES = {SOAP: STREAMS, REST: REST_STREAMS}
+_BY_NAME = {api: {stream.name: stream for stream in streams} for api, streams in TABLES.items()}
+
+
+def table(api: str = SOAP) -> tuple[Stream, ...]:
+    """The streams of one API, in sync order."""
+    return TABLES[api]
+
+
+def by_name(api: str = SOAP) -> dict[str, Stream]:
+    return _BY_NAME[api]
+
+
+def parent_of(stream: Stream) -> Stream | None:
+    return _BY_NAME[stream.api][stream.parent] if stream.parent else None
+
+
+def children_of(name: str, api: str = SOAP) -> tuple[Stream, ...]:
+    return tuple(stream for stream in TABLES[api] if stream.parent == name)
 
 
 @cache
-def load_schema(name: str) -> dict:
-    text = resources.files("tap_listrak").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
+def load_schema(name: str, api: str = SOAP) -> dict:
+    folder = resources.files("tap_listrak").joinpath("schemas")
+    text = (folder.joinpath("rest") if api == REST else folder).joinpath(f"{name}.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
-def _fields_where(name: str, test) -> tuple[str, ...]:
-    return tuple(field for field, spec in load_schema(name)["properties"].items() if test(spec))
+def _fields_where(name: str, api: str, test) -> tuple[str, ...]:
+    return tuple(field for field, spec in load_schema(name, api)["properties"].items() if test(spec))

@@ -20,7 +20,7 @@ from tap_listrak.parents import Parents
 from tap_listrak.progress import Progress
 from tap_listrak.runner import Group, Runner
 from tap_listrak.state import COMPLETE, State
-from tap_listrak.streams import STREAMS, STREAMS_BY_NAME, Stream
+from tap_listrak.streams import Stream, by_name, parent_of, table
 from tap_listrak.transform import DateReader, RecordShaper, format_utc
 
 LOGGER = logging.getLogger(__name__)
@@ -39,7 +39,9 @@ class Sync:
             (now or dt.datetime.now(dt.timezone.utc))
         self.run_window = plan.RunWindow(config.start_date, end, dt.timedelta(days=config.message_lookback_days),
                                          dates.to_listrak, *self._incremental_bounds(end), list_ids=config.list_ids)
-        shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, dates) for stream in STREAMS}
+        self.streams = table(config.api)
+        shapers = {stream.name: RecordShaper(stream.date_fields, stream.number_fields, dates)
+                   for stream in self.streams}
         self._selected = {selection.stream.name for selection in selections}
         self.parents = Parents(config, client, self.run_window, shapers, written=self._selected)
         self.runner = Runner(client, writer, state, self.run_window, shapers, progress or Progress(),
@@ -75,10 +77,10 @@ class Sync:
 
     def _run(self) -> None:
         LOGGER.info("Extracting %s to %s", self.run_window.start_text, self.run_window.end_text)
-        roots = {stream.name for stream in STREAMS if stream.parent is None and stream.collected}
+        roots = {stream.name for stream in self.streams if stream.parent is None and stream.collected}
         for name in sorted(roots & self._needed_parents()):
             # Read before anything is printed: a wrong endpoint fails here, with nothing for a target.
-            self.parents.records(STREAMS_BY_NAME[name])
+            self.parents.records(by_name(self.config.api)[name])
         for selection in self.selections:
             self.writer.schema(selection.stream.name, selection.schema, selection.stream.key_properties)
         syncing = self.state.currently_syncing
@@ -100,7 +102,7 @@ class Sync:
             stream = selection.stream
             while stream.parent:
                 needed.add(stream.parent)
-                stream = STREAMS_BY_NAME[stream.parent]
+                stream = parent_of(stream)
             if stream.collected:
                 needed.add(stream.name)
         return needed
@@ -137,7 +139,7 @@ class Sync:
 
     def _units(self, group: list[Selection], positions: dict) -> plan.LazyUnits:
         first = group[0].stream
-        parent = STREAMS_BY_NAME[first.parent] if first.parent else None
+        parent = parent_of(first)
         collected = None
         if first.collected:  # a collected stream is alone in its group
             records = self.parents.records(first, self._walk_start(first))
@@ -162,6 +164,9 @@ class Sync:
         LOGGER.info("Requests: %d (%s); HTTP statuses: %s", sum(self.client.requests_by_operation.values()),
                     ", ".join(f"{op} {n}" for op, n in sorted(self.client.requests_by_operation.items())),
                     dict(sorted(self.client.statuses.items())))
+        throttling = self.client.slots.summary()
+        if throttling:
+            LOGGER.warning("Throttled: %s", throttling)
         skipped = self.parents.skipped + self.runner.skipped
         for what, items in (("skipped", skipped), ("possibly incomplete", self.parents.uncertain)):
             if items:

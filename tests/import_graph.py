@@ -15,9 +15,10 @@ LAYERS = (
     ("sync", "discover", "about", "probe"),
     ("parents", "runner"),
     ("plan",),
-    ("client", "catalog", "state", "output", "progress", "concurrency"),
-    ("exchange",),
-    ("replies", "transform", "config", "envelopes", "spool", "transport", "retry", "metrics"),
+    ("client", "rest_client", "catalog", "state", "output", "progress", "concurrency"),
+    ("exchange", "rest_replies"),
+    ("replies", "tokens", "slots", "transform", "config", "envelopes", "spool", "transport", "retry",
+     "metrics"),
     ("streams", "redaction", "errors"),
     ("__init__",),
 )

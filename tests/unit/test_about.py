@@ -16,7 +16,8 @@ def test_about_json_lists_capabilities_and_every_setting():
     assert about["name"] == "tap-listrak"
     assert {"catalog", "discover", "state", "about"} <= set(about["capabilities"])
     assert set(about["settings"]["properties"]) == {s.name for s in SETTINGS}
-    assert set(about["settings"]["required"]) == {"username", "password", "start_date"}
+    # Credentials are a pair of either API's, checked together (config._api): only start_date is always required.
+    assert set(about["settings"]["required"]) == {"start_date"}
     assert about["settings"]["properties"]["password"]["secret"] is True
 
 

@@ -31,8 +31,11 @@ def _add_to_the_table(monkeypatch, stream: Stream, schema: dict) -> None:
             for attribute, value in (("STREAMS", table), ("STREAMS_BY_NAME", {s.name: s for s in table})):
                 if hasattr(module, attribute):
                     monkeypatch.setattr(module, attribute, value)
+    monkeypatch.setitem(streams.TABLES, streams.SOAP, table)
+    monkeypatch.setitem(streams._BY_NAME, streams.SOAP, {s.name: s for s in table})
     original = streams.load_schema
-    monkeypatch.setattr(streams, "load_schema", lambda name: schema if name == stream.name else original(name))
+    monkeypatch.setattr(streams, "load_schema",
+                        lambda name, api=streams.SOAP: schema if name == stream.name else original(name, api))
 
 
 def test_a_new_stream_needs_only_a_table_entry_and_a_schema(emulator_factory, monkeypatch):
