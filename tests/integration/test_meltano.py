@@ -56,7 +56,8 @@ def test_example_declares_every_setting_with_its_kind():
             assert entry["value"] == setting.default, setting.name
         else:
             assert "value" not in entry, setting.name
-    assert tap["settings_group_validation"] == [[setting.name for setting in SETTINGS if setting.required]]
+    required = [setting.name for setting in SETTINGS if setting.required]
+    assert tap["settings_group_validation"] == [["username", "password", *required], ["client_id", "client_secret", *required]]
     assert sorted(rule.split(".")[0] for rule in tap["select"]) == sorted(ALL)
 
 
