@@ -20,6 +20,7 @@ install: $(STAMP)
 $(STAMP): setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip uninstall --quiet -y tap-listrak-soap  # the distribution's former name, in an older .venv
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

@@ -1,9 +1,9 @@
 from setuptools import find_packages, setup
 
 setup(
-    name="tap-listrak-soap",
+    name="tap-listrak-soap-rest",
     version="0.1.0",
-    description="Singer tap for the Listrak SOAP API v31 (email lists, messages and message activity)",
+    description="Singer tap for Listrak: the SOAP API v31 and the Email REST API v1, on one walk",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     license="AGPL-3.0-or-later",

@@ -66,7 +66,7 @@ def test_example_installs_this_checkout_not_the_pypi_tap_listrak():
     pip_url = extractor(example())["pip_url"]
     assert pip_url == "${MELTANO_PROJECT_ROOT}/../.."
     assert (EXAMPLE.parent / "../.." / "setup.py").resolve() == REPO / "setup.py"
-    assert "name=\"tap-listrak-soap\"" in (REPO / "setup.py").read_text(encoding="utf-8")
+    assert "name=\"tap-listrak-soap-rest\"" in (REPO / "setup.py").read_text(encoding="utf-8")
 
 
 # -- Meltano for real (slow) ---------------------------------------------------------------------------
@@ -205,6 +205,6 @@ def test_example_pip_url_installs_this_checkout(tmp_path):
     env = meltano_env()
     meltano(project_dir, env, "install", "--plugin-type", "extractor", "tap-listrak", timeout=600)
     venv = project_dir / ".meltano" / "extractors" / "tap-listrak" / "venv"
-    assert list(venv.glob("lib/python*/site-packages/tap_listrak_soap-*.dist-info"))
+    assert list(venv.glob("lib/python*/site-packages/tap_listrak_soap_rest-*.dist-info"))
     about = json.loads(meltano(project_dir, env, "invoke", "tap-listrak", "--about", "--format", "json").stdout)
     assert about["name"] == "tap-listrak" and "state" in about["capabilities"]
