@@ -4,12 +4,16 @@ Listrak leaves open (range ends, the zone of request dates, which activity dateT
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
 
 import pytest
+import simplejson
 
 from tap_listrak.catalog import build_catalog
 from tap_listrak.streams import REST, REST_STREAMS, by_name
-from tests.e2e.tap_runner import canonical, catalog_selecting, run_tap
+from tests.e2e.tap_runner import TAP, _write, canonical, catalog_selecting, run_tap
 from tests.e2e.test_rest_sync import expected, rest_config
 
 ALL = [stream.name for stream in REST_STREAMS]
@@ -161,3 +165,39 @@ def test_nightly_incremental_runs_add_up_to_a_full_table_run(tmp_path, rest_emul
         for record in run.records("message_activity"):
             rows.setdefault(_key("message_activity", record), []).append((record["open"], record["click"]))
     assert any(len(set(seen)) > 1 for seen in rows.values())
+
+
+def test_a_killed_incremental_run_resumes_from_its_state_to_the_same_records(tmp_path, rest_emulator_factory):
+    emulator = rest_emulator_factory(**ACCOUNT, latency_ms=3)
+    first = _at(emulator, tmp_path, CLOCKS[0], None, _catalog(), "full")
+    emulator.set_clock(as_of=CLOCKS[1])
+    config = rest_config(emulator, start_date=NIGHTLY_START, end_date=CLOCKS[1], max_workers=2)
+    catalog = _catalog(INCREMENTAL)
+    directory = tmp_path / "killed"
+    directory.mkdir()
+    args = [str(TAP), "--config", _write(directory / "config.json", config), "--catalog",
+            _write(directory / "catalog.json", catalog), "--state", _write(directory / "state.json",
+                                                                           first.states[-1])]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    killed_messages = []
+    for line in process.stdout:
+        message = simplejson.loads(line, use_decimal=True)
+        killed_messages.append(message)
+        value = message["value"] if message["type"] == "STATE" else {}
+        # Mid-stream: a unit of message_activity written, others not yet.
+        if value.get("currently_syncing") == "message_activity" and \
+                value["bookmarks"].get("message_activity", {}).get("position"):
+            os.kill(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    state = [m["value"] for m in killed_messages if m["type"] == "STATE"][-1]
+    resumed = run_tap(tmp_path / "killed", config, catalog=catalog, state=state)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming with message_activity" in resumed.stderr
+    one_go = _at(emulator, tmp_path, CLOCKS[1], first.states[-1], catalog, "one_go")
+    for name in ALL:
+        union = canonical([m["record"] for m in killed_messages if m["type"] == "RECORD" and m["stream"] == name]) \
+            | canonical(resumed.records(name))
+        assert set(union) == set(canonical(one_go.records(name))), name
+    assert resumed.states[-1]["bookmarks"] == one_go.states[-1]["bookmarks"]
