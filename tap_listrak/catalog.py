@@ -41,7 +41,7 @@ def _entry(stream: Stream) -> dict:
     mdata = metadata.new()
     mdata = metadata.write(mdata, (), "table-key-properties", list(stream.key_properties))
     if stream.replication_key:
-        mdata = metadata.write(mdata, (), "valid-replication-keys", [stream.replication_key])
+        mdata = metadata.write(mdata, (), "valid-replication-keys", list(stream.replication_keys))
     else:
         mdata = metadata.write(mdata, (), "forced-replication-method", FULL_TABLE)
     mdata = metadata.write(mdata, (), "inclusion", "available")
@@ -121,9 +121,10 @@ def _incremental(stream: Stream, entry: dict, stream_md: dict) -> bool:
         raise CatalogError(f"catalog asks for {INCREMENTAL} replication of stream {stream.name!r}, which is "
                            f"{FULL_TABLE} only (it is small and its values keep changing): set {FULL_TABLE}")
     key = stream_md.get("replication-key") or entry.get("replication_key")
-    if method == INCREMENTAL and key not in (None, stream.replication_key):
+    if method == INCREMENTAL and key is not None and key not in stream.replication_keys:
+        valid = " or ".join(repr(name) for name in stream.replication_keys)
         raise CatalogError(f"catalog names replication key {key!r} of stream {stream.name!r}; its only valid key "
-                           f"is {stream.replication_key!r}: fix replication-key or leave it out")
+                           f"is {valid}: fix replication-key or leave it out")
     return method == INCREMENTAL
 
 

@@ -88,13 +88,15 @@ class Parents:
     def _read_per_parent(self, stream: Stream, since: dt.datetime) -> list[dict]:
         parent = parent_of(stream)
         windows = self.run.windows(since, self.config.interval_days) if stream.unit == WINDOW else [None]
-        units = [(record, window) for record in self.records(parent) for window in windows]
+        # The parent read as far back as this stream's walk needs (a collected parent that is not the root).
+        units = [(record, window) for record in self.records(parent, since) for window in windows]
 
         def fetch(unit) -> Iterator[list[dict]]:
             record, window = unit
             if window is None:
                 shape = self.shapers[stream.name].shape
-                params = request_params(stream, record, self.run, self.config.include_test_messages)
+                params = request_params(stream, record, self.run, self.config.include_test_messages,
+                                        (since, self.run.end) if stream.date_ranged else None)
                 # The parent's fields the records carry (when the items do not name their parent).
                 added = {name: record[name] for name in stream.inherits}
                 if stream.added_field:

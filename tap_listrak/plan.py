@@ -51,10 +51,17 @@ class RunWindow:
     def walk_start(self, stream: Stream) -> dt.datetime:
         """Earliest send date of the parent messages a stream reads: its own start, or, for event
         streams, start_date less the message lookback (an event may come long after its send)."""
-        if not stream.walks_lookback:
+        if stream.snapshot:  # its records since start_date may change in any run: every parent since then
+            low = self.start
+        elif not stream.walks_lookback:
             return self.start_of(stream)
-        low = self.start - self.lookback
+        else:
+            low = self.start - self.lookback
         return max(low, self.floors[stream.name]) if stream.name in self.floors else low
+
+    def reread_start(self, stream: Stream) -> dt.datetime:
+        """Where a `reread` variant's range starts: the lookback before the stream's start, not before start_date."""
+        return max(self.start, self.start_of(stream) - self.lookback)
 
     def request_range(self, low: dt.datetime, high: dt.datetime | None = None,
                       names: tuple[str, str] = ("StartDate", "EndDate")) -> dict:
@@ -77,12 +84,21 @@ class RunWindow:
         return lambda record: record[lists] in wanted and dated(record)
 
     def _dated(self, stream: Stream) -> Callable[[dict], bool]:
-        name = stream.event_date
-        if name is None:
+        names = stream.record_dates
+        if not names:
             return lambda record: True
-        low, high = format_utc(self.start_of(stream)), self.end_text
+        # A snapshot's records are bounded by start_date in every run (an INCREMENTAL run re-reads changes).
+        low, high = format_utc(self.start if stream.snapshot else self.start_of(stream)), self.end_text
         # RFC 3339 UTC strings of one fixed width compare like the instants they name.
-        return lambda record: record[name] is not None and low <= record[name] < high
+        if len(names) == 1:
+            name = names[0]
+            return lambda record: record[name] is not None and low <= record[name] < high
+
+        def latest_in_range(record: dict) -> bool:
+            latest = max((record[name] for name in names if record[name] is not None), default=None)
+            return latest is not None and low <= latest < high
+
+        return latest_in_range
 
 
 @dataclass(frozen=True)
@@ -212,7 +228,8 @@ def iter_units(group: list[Selection], positions: dict[str, list | None], parent
         for selection in group:
             stream = selection.stream
             # A stream of variants is done with a parent record once its last variant is.
-            last = key + [len(stream.variants) - 1] if stream.variants else key
+            variants = stream.variants_for(selection.incremental)
+            last = key + [len(variants) - 1] if variants else key
             if not _pending(positions[stream.name], last, parent.event_date, record, walk_starts[stream.name]):
                 continue
             value = record[stream.parent_field]
@@ -222,12 +239,14 @@ def iter_units(group: list[Selection], positions: dict[str, list | None], parent
             elif stream.name in shares:
                 yield Unit(selection, key, {}, value, shares[stream.name].get(share_key(stream, record), []),
                            inherited)
-            elif stream.variants:  # one unit per variant, each with its own position
-                params = request_params(stream, record, run, include_test_messages)
-                for index, (name, variant) in enumerate(stream.variants):
+            elif variants:  # one unit per variant, each with its own position
+                for index, variant in enumerate(variants):
                     if not _pending(positions[stream.name], key + [index], None, record, ""):
                         continue
-                    yield Unit(selection, key + [index], {**params, name: variant}, value, inherited=inherited)
+                    since = (run.reread_start(stream), run.end) if variant.reread and stream.date_ranged else None
+                    params = request_params(stream, record, run, include_test_messages, since)
+                    yield Unit(selection, key + [index], {**params, **dict(variant.params)}, value,
+                               inherited=inherited)
             else:
                 yield Unit(selection, key, request_params(stream, record, run, include_test_messages), value,
                            inherited=inherited)

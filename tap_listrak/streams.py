@@ -36,8 +36,16 @@ How to read an entry:
   the request sends the parent record's field of each (its `parent_field` and the `inherits`).
   CURSOR in `params`: paged by cursor (`cursor` Start, then each reply's nextPageCursor until null).
 - `range_params`: the request parameters that carry a RANGE's start and end.
-- `variants`: request parameters of which each value is a unit of its own per parent record
-  (contacts: subscriptionState Subscribed, then Unsubscribed).
+- `variants`: requests of which each is a unit of its own per parent record, with its own position
+  (contacts: subscriptionState Subscribed, then Unsubscribed). A `Variant` may be asked only in
+  INCREMENTAL runs (`incremental_only`), and may re-read the `message_lookback_days` before the run's
+  start (`reread`): see `snapshot`.
+- `dated_by`: a record's own date is the latest of these fields it has (contacts: subscribed,
+  resubscribed or unsubscribed, whichever came last), instead of `event_date`; each of them is a
+  valid replication key.
+- `snapshot`: records that keep changing after their `event_date` (a recipient's activity row, dated by
+  its send). start_date bounds them by that date in every run; an INCREMENTAL run walks every message
+  sent since start_date, and its variants re-read what may have changed since the bookmark.
 
 The two APIs have a table each (`STREAMS`, `REST_STREAMS`): names are shared (lists, messages…),
 so a run, a catalog and a state belong to one API, the one the config selects (`table(api)`).
@@ -56,6 +64,14 @@ SOAP, REST = "soap", "rest"
 EACH, WINDOW, BATCH = "each", "window", "batch"
 # GetMessageAnalyticsInformation's documented limit of messages per call (docs/listrak-api.md §8).
 ANALYTICS_BATCH = 2500
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One of a stream's requests per parent record (see `variants`)."""
+    params: tuple[tuple[str, object], ...]
+    incremental_only: bool = False  # asked only in INCREMENTAL runs
+    reread: bool = False            # its range starts message_lookback_days before an INCREMENTAL run's start
 
 
 @dataclass(frozen=True)
@@ -84,12 +100,29 @@ class Stream:
     selected_by_default: bool = False
     api: str = SOAP
     range_params: tuple[str, str] = ("StartDate", "EndDate")
-    variants: tuple[tuple[str, object], ...] = ()
+    variants: tuple[Variant, ...] = ()
+    dated_by: tuple[str, ...] = ()
+    snapshot: bool = False
 
     @property
     def added_field(self) -> str | None:
         """The parent's field added to each record (and always emitted)."""
         return self.parent_field if self.adds_parent_field else None
+
+    @property
+    def record_dates(self) -> tuple[str, ...]:
+        """The fields a record's own date is read from (the latest of them it has)."""
+        return self.dated_by or ((self.event_date,) if self.event_date else ())
+
+    @property
+    def replication_keys(self) -> tuple[str, ...]:
+        """The valid replication keys: the replication key, or every field the record's date is read from."""
+        if not self.replication_key:
+            return ()
+        return self.dated_by or (self.replication_key,)
+
+    def variants_for(self, incremental: bool) -> tuple[Variant, ...]:
+        return tuple(variant for variant in self.variants if incremental or not variant.incremental_only)
 
     @property
     def bounds_parent(self) -> bool:
@@ -198,6 +231,18 @@ def _rest(name: str, route: str, item_type: str, keys: tuple[str, ...], parent: 
 
 
 PAGED = (CURSOR,)
+RANGED = (CURSOR, RANGE)  # paged, and asked for the run's range (widened like SOAP's) on the route's startDate/endDate
+
+
+def _activity(name: str, route: str, item_type: str, keys: tuple[str, ...], parent: str) -> Stream:
+    """A message's activity: one row per recipient, dated by its send, whose flags change with each later open
+    or click. Every run asks for the rows sent in its range (dateType Send); an INCREMENTAL run also asks for
+    the rows with activity since its start (dateType Activity: Listrak may match the first activity only, or
+    any), and re-reads whole the rows sent in the message_lookback_days before its start."""
+    return _rest(name, route, item_type, keys, parent=parent, params=RANGED, event_date="sendDate",
+                 replication_key="activityDate", snapshot=True,
+                 variants=(Variant((("dateType", "Send"),), reread=True),
+                           Variant((("dateType", "Activity"),), incremental_only=True)))
 MESSAGE = "List/{listId}/Message/{messageId}"
 CONVERSATION_MESSAGE = "List/{listId}/Conversation/{conversationId}/Message/{messageId}"
 # The REST API's streams: names and fields as the published REST tap (2.0.8) has them, then the ones
@@ -208,17 +253,24 @@ REST_STREAMS: tuple[Stream, ...] = (
     _rest("lists", "List", "List", ("listId",), parent=None, order_key=("listId",), collected=True,
           selected_by_default=True),
     _rest("campaigns", "List/{listId}/Campaign", "Campaign", ("listId", "campaignId")),
-    _rest("contacts", "List/{listId}/Contact", "Contact", ("listId", "emailAddress"), params=PAGED,
-          variants=(("subscriptionState", "Subscribed"), ("subscriptionState", "Unsubscribed")),
+    # Subscribed contacts by their most recent subscribe date (useOriginalSubscribeDate false: a contact
+    # subscribing again is read again), unsubscribed ones by their unsubscribe date; a contact's own date is
+    # whichever of the three came last, so an unsubscribe after the subscribe is read in the run it falls in.
+    _rest("contacts", "List/{listId}/Contact", "Contact", ("listId", "emailAddress"), params=RANGED,
+          constants=(("useOriginalSubscribeDate", False),),
+          variants=(Variant((("subscriptionState", "Subscribed"),)), Variant((("subscriptionState", "Unsubscribed"),))),
+          dated_by=("subscribeDate", "resubscribeDate", "unsubscribeDate"), replication_key="subscribeDate",
           selected_by_default=True),
-    _rest("messages", "List/{listId}/Message", "Message", ("listId", "messageId"), params=PAGED,
-          order_key=("listId", "messageId"), collected=True, selected_by_default=True),
-    _rest("message_activity", f"{MESSAGE}/Activity", "MessageActivity", ("listId", "messageId", "emailAddress"),
-          parent="messages", params=PAGED),
+    _rest("messages", "List/{listId}/Message", "Message", ("listId", "messageId"), params=RANGED,
+          event_date="sendDate", order_key=("listId", "messageId"), collected=True, selected_by_default=True),
+    _activity("message_activity", f"{MESSAGE}/Activity", "MessageActivity", ("listId", "messageId", "emailAddress"),
+              parent="messages"),
     _rest("message_links", f"{MESSAGE}/Link", "MessageLink", ("listId", "messageId", "linkId"), parent="messages",
           params=PAGED, order_key=("listId", "messageId", "linkId"), collected=True),
+    # Clicks dated since start_date, also on links of the messages sent in the lookback before it.
     _rest("message_link_clickers", f"{MESSAGE}/Link/{{linkId}}/Clicker", "MessageLinkClicker",
-          ("listId", "messageId", "linkId", "emailAddress", "clickDate"), parent="message_links", params=PAGED),
+          ("listId", "messageId", "linkId", "emailAddress", "clickDate"), parent="message_links", params=RANGED,
+          event_date="clickDate", replication_key="clickDate", walks_lookback=True),
     _rest("message_summaries", f"{MESSAGE}/Summary", "MessageSummary", ("listId", "messageId"), parent="messages"),
     _rest("conversations", "List/{listId}/Conversation", "Conversation", ("listId", "conversationId"),
           order_key=("listId", "conversationId"), collected=True),
@@ -229,9 +281,9 @@ REST_STREAMS: tuple[Stream, ...] = (
           ("listId", "conversationId", "messageId", "emailAddress"), parent="conversation_messages", params=PAGED),
     _rest("transactional_messages", "List/{listId}/TransactionalMessage", "TransactionalMessage",
           ("listId", "transactionalMessageId"), order_key=("listId", "transactionalMessageId"), collected=True),
-    _rest("transactional_message_activity", "List/{listId}/TransactionalMessage/{transactionalMessageId}/Activity",
-          "TransactionalMessageActivity", ("listId", "transactionalMessageId", "emailAddress"),
-          parent="transactional_messages", params=PAGED),
+    _activity("transactional_message_activity",
+              "List/{listId}/TransactionalMessage/{transactionalMessageId}/Activity", "TransactionalMessageActivity",
+              ("listId", "transactionalMessageId", "emailAddress"), parent="transactional_messages"),
     _rest("segmentation_field_groups", "List/{listId}/SegmentationFieldGroup", "SegmentationFieldGroup",
           ("listId", "segmentationFieldGroupId"), order_key=("listId", "segmentationFieldGroupId"), collected=True),
     _rest("segmentation_fields",
@@ -239,13 +291,15 @@ REST_STREAMS: tuple[Stream, ...] = (
           ("listId", "segmentationFieldId"), parent="segmentation_field_groups", adds_parent_field=False),
     _rest("events", "List/{listId}/Event", "Event", ("listId", "eventId")),
     _rest("event_groups", "List/{listId}/EventGroup", "EventGroup", ("listId", "eventGroupId")),
-    _rest("split_tests", "List/{listId}/SplitTest", "SplitTest", ("listId", "splitTestId"), params=PAGED,
-          order_key=("listId", "splitTestId"), collected=True),
+    # Split tests started since start_date (a test's status and end change while it runs: FULL_TABLE only).
+    _rest("split_tests", "List/{listId}/SplitTest", "SplitTest", ("listId", "splitTestId"), params=RANGED,
+          event_date="startDate", order_key=("listId", "splitTestId"), collected=True),
     _rest("split_test_messages", "List/{listId}/SplitTest/{splitTestId}/Message", "SplitTestMessage",
           ("listId", "splitTestId", "messageId"), parent="split_tests"),
     # Declared with paging parameters but answered as an unpaged collection (fact sheet §8.3): the cursor
     # is sent, and a reply without nextPageCursor is the last page, under either answer.
-    _rest("list_imports", "List/{listId}/ListImport", "ListImport", ("listId", "importFileId"), params=PAGED),
+    _rest("list_imports", "List/{listId}/ListImport", "ListImport", ("listId", "importFileId"), params=RANGED,
+          event_date="importDate", replication_key="importDate"),
     # A paged envelope without paging parameters (§8.2): asked once, unpaged.
     _rest("saved_audiences", "List/{listId}/SavedAudience", "SavedAudience", ("listId", "savedAudienceId")),
     _rest("folders", "Folder", "Folder", ("folderId",), parent=None),

@@ -154,8 +154,8 @@ class Sync:
                               self.config.include_test_messages, collected)
 
     def _walk_start(self, stream: Stream) -> dt.datetime:
-        """How far back a collected stream is read: as far as the children selected now walk."""
-        walkers = [s.stream for s in self.selections if s.stream.parent == stream.name]
+        """How far back a collected stream is read: as far as the streams selected under it walk."""
+        walkers = [s.stream for s in self.selections if stream.name in _ancestors(s.stream)]
         return min([self.run_window.start] + [self.run_window.walk_start(child) for child in walkers])
 
     def _summary(self) -> None:
@@ -171,3 +171,11 @@ class Sync:
         for what, items in (("skipped", skipped), ("possibly incomplete", self.parents.uncertain)):
             if items:
                 LOGGER.warning("%s %d unit%s: %s", what, len(items), "" if len(items) == 1 else "s", "; ".join(items))
+
+
+def _ancestors(stream: Stream) -> set[str]:
+    names = set()
+    while stream.parent:
+        names.add(stream.parent)
+        stream = parent_of(stream)
+    return names

@@ -89,11 +89,19 @@ def test_stream_metadata(name):
     assert "selected" not in md   # discovery selects nothing explicitly
 
 
-def test_every_replication_key_and_key_property_is_a_field_of_its_schema():
+# The REST streams that can be INCREMENTAL, and their valid replication keys (README "The REST API").
+REST_REPLICATION_KEYS = {"contacts": ["subscribeDate", "resubscribeDate", "unsubscribeDate"],
+                         "message_activity": ["activityDate"], "transactional_message_activity": ["activityDate"],
+                         "message_link_clickers": ["clickDate"], "list_imports": ["importDate"]}
+
+
+@pytest.mark.parametrize("api", ["soap", "rest"])
+def test_every_replication_key_and_key_property_is_a_field_of_its_schema(api):
     # A target that reads the catalog looks the replication key up in the records' schema: every
-    # stream's, not only the ones a test happens to sync.
-    catalog = build_catalog()
-    assert len(catalog["streams"]) == len(EXPECTED)
+    # stream's, of either API, not only the ones a test happens to sync.
+    catalog = build_catalog(api)
+    if api == "soap":
+        assert len(catalog["streams"]) == len(EXPECTED)
     for e in catalog["streams"]:
         name, fields = e["tap_stream_id"], e["schema"]["properties"]
         md = metadata.to_map(e["metadata"])
@@ -101,9 +109,26 @@ def test_every_replication_key_and_key_property_is_a_field_of_its_schema():
             assert key in fields, f"{name}: replication key {key} is not a field of its schema"
             assert fields[key].get("format") == "date-time", (name, key)
         assert set(md[()]["table-key-properties"]) <= set(fields), name
-    with_keys = {e["tap_stream_id"] for e in catalog["streams"]
-                 if metadata.to_map(e["metadata"])[()].get("valid-replication-keys")}
-    assert with_keys == set(REPLICATION_KEYS)
+    with_keys = {e["tap_stream_id"]: metadata.to_map(e["metadata"])[()].get("valid-replication-keys")
+                 for e in catalog["streams"] if metadata.to_map(e["metadata"])[()].get("valid-replication-keys")}
+    if api == "soap":
+        assert set(with_keys) == set(REPLICATION_KEYS)
+    else:
+        assert with_keys == REST_REPLICATION_KEYS
+        assert all("forced-replication-method" not in metadata.to_map(e["metadata"])[()]
+                   for e in catalog["streams"] if e["tap_stream_id"] in with_keys)
+
+
+def test_a_rest_stream_of_several_valid_keys_takes_any_of_them_and_no_other():
+    catalog = build_catalog("rest")
+    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "contacts")
+    root = next(item for item in entry["metadata"] if not item["breadcrumb"])["metadata"]
+    root.update({"selected": True, "replication-method": "INCREMENTAL", "replication-key": "unsubscribeDate"})
+    chosen = [s for s in selections_from_catalog(catalog, "rest") if s.stream.name == "contacts"]
+    assert chosen[0].incremental
+    root["replication-key"] = "emailAddress"
+    with pytest.raises(CatalogError, match="'subscribeDate' or 'resubscribeDate' or 'unsubscribeDate'"):
+        selections_from_catalog(catalog, "rest")
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))

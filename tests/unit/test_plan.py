@@ -162,3 +162,45 @@ def test_lazy_units_are_the_units_made_one_at_a_time_and_counted():
     assert len(lazy) == len(listed) and len(listed) > 3
     assert [(u.stream.name, u.position, u.params) for u in lazy] == \
         [(u.stream.name, u.position, u.params) for u in listed]
+
+
+# -- REST: variants, snapshots, the latest of several dates -------------------------------------------------------
+def _rest_units(name: str, incremental: bool, window: plan.RunWindow, positions=None):
+    from tap_listrak.streams import by_name, parent_of
+    stream = by_name("rest")[name]
+    selection = Selection(stream, None, stream.schema, incremental)
+    parent = parent_of(stream)
+    record = {"listId": 5, "messageId": 7, "sendDate": "2024-03-01T00:00:00.000000Z", "transactionalMessageId": 9}
+    return plan.units([selection], {name: positions}, parent, [record], window, include_test_messages=False)
+
+
+def test_rest_activity_asks_by_send_in_every_run_and_also_by_activity_in_an_incremental_one():
+    bookmark = dt.datetime(2024, 6, 1, tzinfo=UTC)
+    full = _rest_units("message_activity", False, _window())
+    assert [(u.params["dateType"], u.params["startDate"], u.position) for u in full] == [
+        ("Send", dt.datetime(2023, 12, 31), [5, 7, 0])]
+    incremental = _rest_units("message_activity", True, _window(starts={"message_activity": bookmark}))
+    # The send range re-reads the lookback (30 days here) before the stream's start; the activity range starts there.
+    assert [(u.params["dateType"], u.params["startDate"], u.params["endDate"], u.position) for u in incremental] == [
+        ("Send", dt.datetime(2024, 5, 1), dt.datetime(2024, 7, 2), [5, 7, 0]),
+        ("Activity", dt.datetime(2024, 5, 31), dt.datetime(2024, 7, 2), [5, 7, 1])]
+    # A resumed run after the first variant asks only the second.
+    resumed = _rest_units("message_activity", True, _window(starts={"message_activity": bookmark}), [5, 7, 0])
+    assert [u.params["dateType"] for u in resumed] == ["Activity"]
+
+
+def test_rest_snapshot_rows_are_kept_from_start_date_and_contacts_by_their_latest_date():
+    from tap_listrak.streams import by_name
+    window = _window(starts={"message_activity": dt.datetime(2024, 6, 1, tzinfo=UTC),
+                             "contacts": dt.datetime(2024, 6, 1, tzinfo=UTC)})
+    keeps = window.keeps(by_name("rest")["message_activity"])
+    assert keeps({"sendDate": "2024-02-01T00:00:00.000000Z"})  # before the bookmark, after start_date
+    assert not keeps({"sendDate": "2023-12-31T23:59:59.000000Z"}) and not keeps({"sendDate": None})
+    contact = window.keeps(by_name("rest")["contacts"])
+    old = "2023-05-01T00:00:00.000000Z"
+    assert contact({"subscribeDate": old, "resubscribeDate": None, "unsubscribeDate": "2024-06-02T00:00:00.000000Z"})
+    assert contact({"subscribeDate": old, "resubscribeDate": "2024-06-05T00:00:00.000000Z", "unsubscribeDate": None})
+    assert not contact({"subscribeDate": "2024-05-30T00:00:00.000000Z", "resubscribeDate": None,
+                        "unsubscribeDate": None})
+    assert not contact({"subscribeDate": old, "resubscribeDate": None, "unsubscribeDate": END.strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ")})
