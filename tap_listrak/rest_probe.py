@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import statistics
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -37,7 +36,7 @@ from typing import Callable
 from tap_listrak import __version__
 from tap_listrak.config import Config
 from tap_listrak.errors import (AuthenticationError, Cancelled, IPNotAuthorizedError, ListrakError, NotFoundError,
-                                TapError)
+                                RetryableError, TapError)
 from tap_listrak.plan import REQUEST_MARGIN
 from tap_listrak.probe import (EARLIEST, MAX_REQUESTS, OPEN_AN_ISSUE, BudgetSpent, NothingToProbe, NotTested,
                                _duration, observation, parse_reply_date, probe_config, safe_sample)
@@ -166,7 +165,7 @@ class Recorder:
 
 class Session:
     """The clients (a refusal ends a client: the next request gets a new one), the request budget over
-    all of them, and how long each call took."""
+    all of them, and how long each call took. The probe sends one request at a time."""
 
     def __init__(self, make_client: Callable[[], RestClient], budget: int = MAX_REQUESTS):
         self.make_client, self.budget = make_client, budget
@@ -175,7 +174,6 @@ class Session:
         self.clients: list[RestClient] = []
         self.ended_by_refusal: RestClient | None = None  # its 401s were an access area's, not a token's
         self.new_client()
-        self._lock = threading.Lock()
 
     def new_client(self) -> RestClient:
         client = self.make_client()
@@ -206,10 +204,11 @@ class Session:
 
     def refusable(self, operation: str, **params):
         """A request Listrak may refuse: → its Page, or the refusal (the client it ended is replaced).
-        Refused credentials, IP or access area are raised: nothing more can be measured."""
+        Refused credentials, IP or access area, and failures that retries did not get past (throttling,
+        5xx), are raised: they are no answer to the request's parameters."""
         try:
             return self.call(operation, **params)
-        except (AuthenticationError, IPNotAuthorizedError, Cancelled, BudgetSpent):
+        except (AuthenticationError, IPNotAuthorizedError, RetryableError, Cancelled, BudgetSpent):
             raise
         except NotFoundError as exc:
             return exc
@@ -694,8 +693,9 @@ class RestProbe:
                                       f"{why}. Run one tap at a time per integration, and open an issue attaching "
                                       "this report.")]
         if lifetime is None:
-            return found, [assumption("token_lifetime", None, "", "the grant has no numeric expires_in: the tap "
-                                                                  "reads it as 3599 s and renews a refused token once.")]
+            return found, [assumption("token_lifetime", None, "",
+                                      "the grant has no numeric expires_in: the tap reads it as 3599 s and renews a "
+                                      "refused token once.")]
         short = lifetime < 120
         return found, [assumption("token_lifetime", True, "", f"every token was accepted until renewed; the tap "
                                                               f"renews {'halfway through' if short else '60 s before'} "
