@@ -133,11 +133,17 @@ def _stdout_to_devnull() -> None:
 def run_probe(config: Config) -> int:
     """`--probe`: the report on stdout, its summary on stderr → the exit status (see probe.exit_code).
     A refused login or IP is raised before any report, as discovery raises it."""
-    from tap_listrak.client import ListrakClient
-    from tap_listrak.probe import exit_code, probe, probe_config, summary_lines
+    from tap_listrak.probe import exit_code, summary_lines
 
     logging.getLogger("tap_listrak.metrics").setLevel(logging.WARNING)  # the report counts the requests
-    report, failure = probe(ListrakClient(probe_config(config)), config)
+    if config.rest:
+        from tap_listrak.rest_probe import make_clients, probe
+        redacting = _redacting_filter()  # each access token joins the secrets as it is granted
+        report, failure = probe(make_clients(config, redacting.add if redacting is not None else None), config)
+    else:
+        from tap_listrak.client import ListrakClient
+        from tap_listrak.probe import probe, probe_config
+        report, failure = probe(ListrakClient(probe_config(config)), config)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     sys.stdout.flush()

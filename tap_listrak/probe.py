@@ -678,8 +678,13 @@ def exit_code(report: dict, failure: Exception | None) -> int:
 
 def summary_lines(report: dict) -> list[str]:
     """The report for a person: one line per observation and per assumption."""
-    lines = [f"Probe of the Listrak account: {report['access']['lists_visible']} lists visible, analytics access: "
-             f"{_word(report['access']['analytics_access'])}"]
+    access = report["access"]
+    if report.get("api") == "rest":
+        lines = [f"Probe of the Listrak account (Email REST API v1): {access['lists_visible']} lists visible"
+                 + (f", route refused: {access['refused_route']}" if access.get("refused_route") else "")]
+    else:
+        lines = [f"Probe of the Listrak account: {access['lists_visible']} lists visible, analytics access: "
+                 f"{_word(access['analytics_access'])}"]
     for name, found in report["observations"].items():
         value = found["value"]
         if name == "latency_ms" and value is not None:

@@ -26,6 +26,9 @@ class Tokens:
         self._renew_at = 0.0
         self._lock = threading.Lock()
         self.grants = 0
+        # The last grant as issued (read by --probe): its expires_in, whatever its type, and when it was asked.
+        self.issued_expires_in: object = None
+        self.granted_at: float | None = None
 
     def get(self) -> str:
         """A token good for at least RENEW_BEFORE seconds more."""
@@ -49,6 +52,7 @@ class Tokens:
         asked = self._clock()
         reply = self._fetch()
         token, lifetime = reply.get("access_token"), reply.get("expires_in")
+        self.issued_expires_in, self.granted_at = lifetime, asked
         if not isinstance(token, str) or not token:
             raise ProtocolError("the token endpoint's reply has no access_token: check rest_token_url")
         if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:

@@ -12,6 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tap_listrak"
 # Top to bottom: a module may import only modules of lower layers.
 LAYERS = (
     ("cli",),
+    ("rest_probe",),
     ("sync", "discover", "about", "probe"),
     ("parents", "runner"),
     ("plan",),

@@ -37,3 +37,14 @@ def test_a_refused_token_is_renewed_once_for_every_request_that_held_it():
 def test_a_grant_without_a_token_is_outside_the_contract():
     with pytest.raises(ProtocolError, match="access_token"):
         Tokens(lambda: {"error": "x"}).get()
+
+
+def test_the_last_grant_is_kept_as_issued_for_the_probe():
+    now = [50.0]
+    tokens = Tokens(Endpoint(lifetime=120), clock=lambda: now[0])
+    assert tokens.issued_expires_in is None and tokens.granted_at is None
+    tokens.get()
+    assert tokens.issued_expires_in == 120 and tokens.granted_at == 50.0
+    tokens = Tokens(lambda: {"access_token": "t"})
+    tokens.get()
+    assert tokens.issued_expires_in is None and tokens.grants == 1  # read as 3599, shown as missing
