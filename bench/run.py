@@ -13,9 +13,14 @@ sequential, the ratios ours/peer, and at a latency above zero the latency limit 
 its records, and another syncs subscribed_contacts at 15,000 and at 150,000 contacts per list, to
 show that peak memory does not grow with the data once the pool is full. Last, on accounts with
 three and with thirty years of history (same density), a FULL_TABLE run next to a nightly
-INCREMENTAL run one day later. The closing "goals" lines are the three figures a change is judged
-by (docs/architecture.md, "What the tap writes itself"): wall at 100 ms ÷ the latency limit, CPU
-per record against the published tap at 0 ms, and peak RSS of the ten-times account ÷ the account's.
+INCREMENTAL run one day later. Then the REST API (bench/rest.py): on the REST emulator with the
+same data knobs at 100 ms, ours with REST credentials next to the published REST tap 2.0.8 (its
+own virtualenv, pointed at the emulator by bench/peer_rest.py): records per shared stream, the
+requests of each, and how 2.0.8 ends on the shared streams it cannot extract. The closing "goals"
+lines are the three figures a change is judged by (docs/architecture.md, "What the tap writes
+itself"): wall at 100 ms ÷ the latency limit, CPU per record against the published tap at 0 ms,
+and peak RSS of the ten-times account ÷ the account's; and a fourth, the published REST tap's wall
+÷ ours at 100 ms. `--rest-only` runs the REST part alone, `--no-rest` skips it.
 
 Before the measured runs at each latency, one unmeasured run of ours fills the emulator's cache of
 rendered units (`--cache-units`): every measured run, ours and the peer's, then meets a server whose
