@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench peer clean tools
+.PHONY: install demo test test-fast bench peer peer-rest clean tools
 
 # Tools the integration tests run the tap with, each in its own virtualenv (their dependencies
 # conflict with each other and with the tap's): Singer tools, and pgserver, whose wheel carries the
@@ -53,7 +53,13 @@ PEER_PIN   := tap-listrak==1.1.0
 PEER_DIR   := $(TOOLS_DIR)/$(subst ==,-,$(PEER_PIN))
 PEER_STAMP := $(PEER_DIR)/.installed
 
-peer: $(PEER_STAMP)
+# The published REST tap (singer-io's 2.0.x line) `make bench` compares the REST side with, likewise
+# in its own virtualenv and run by bench/peer_rest.py, which points it at the REST emulator.
+REST_PEER_PIN   := tap-listrak==2.0.8
+REST_PEER_DIR   := $(TOOLS_DIR)/$(subst ==,-,$(REST_PEER_PIN))
+REST_PEER_STAMP := $(REST_PEER_DIR)/.installed
+
+peer: $(PEER_STAMP) $(REST_PEER_STAMP)
 
 $(PEER_STAMP):
 	rm -rf $(PEER_DIR)
@@ -62,12 +68,23 @@ $(PEER_STAMP):
 	$(PEER_DIR)/bin/pip install --quiet '$(PEER_PIN)'
 	touch $@
 
-# make bench BENCH_ARGS=--quick for a smaller account; --help lists the options.
+peer-rest: $(REST_PEER_STAMP)
+
+$(REST_PEER_STAMP):
+	rm -rf $(REST_PEER_DIR)
+	$(PYTHON) -m venv $(REST_PEER_DIR)
+	$(REST_PEER_DIR)/bin/pip install --quiet --upgrade pip
+	$(REST_PEER_DIR)/bin/pip install --quiet '$(REST_PEER_PIN)'
+	touch $@
+
+# make bench BENCH_ARGS=--quick for a smaller account, BENCH_ARGS=--rest-only for the REST comparison
+# alone; --help lists the options.
 # The tap's bytecode is compiled first, as a pip install of it would be: an editable install run
 # with PYTHONDONTWRITEBYTECODE set would otherwise compile every module on every run it measures.
-bench: install $(PEER_STAMP)
+bench: install $(PEER_STAMP) $(REST_PEER_STAMP)
 	$(BIN)/python -m compileall -q tap_listrak
-	$(BIN)/python -m bench.run --peer-python $(PEER_DIR)/bin/python $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --peer-python $(PEER_DIR)/bin/python \
+		--rest-peer-python $(REST_PEER_DIR)/bin/python $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS_DIR) demo-output bench/results *.egg-info

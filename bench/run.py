@@ -13,9 +13,14 @@ sequential, the ratios ours/peer, and at a latency above zero the latency limit 
 its records, and another syncs subscribed_contacts at 15,000 and at 150,000 contacts per list, to
 show that peak memory does not grow with the data once the pool is full. Last, on accounts with
 three and with thirty years of history (same density), a FULL_TABLE run next to a nightly
-INCREMENTAL run one day later. The closing "goals" lines are the three figures a change is judged
-by (docs/architecture.md, "What the tap writes itself"): wall at 100 ms ÷ the latency limit, CPU
-per record against the published tap at 0 ms, and peak RSS of the ten-times account ÷ the account's.
+INCREMENTAL run one day later. Then the REST API (bench/rest.py): on the REST emulator with the
+same data knobs at 100 ms, ours with REST credentials next to the published REST tap 2.0.8 (its
+own virtualenv, pointed at the emulator by bench/peer_rest.py): records per shared stream, the
+requests of each, and how 2.0.8 ends on the shared streams it cannot extract. The closing "goals"
+lines are the three figures a change is judged by (docs/architecture.md, "What the tap writes
+itself"): wall at 100 ms ÷ the latency limit, CPU per record against the published tap at 0 ms,
+and peak RSS of the ten-times account ÷ the account's; and a fourth, the published REST tap's wall
+÷ ours at 100 ms. `--rest-only` runs the REST part alone, `--no-rest` skips it.
 
 Before the measured runs at each latency, one unmeasured run of ours fills the emulator's cache of
 rendered units (`--cache-units`): every measured run, ours and the peer's, then meets a server whose
@@ -43,6 +48,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import rest
 from tap_listrak.catalog import build_catalog
 from tap_listrak.config import SETTINGS
 from tests.e2e.tap_runner import EMULATOR_PASSWORD, EMULATOR_USER, TAP, catalog_selecting
@@ -162,9 +168,10 @@ def launch(args: list[str], workdir: Path, stdout, stderr) -> dict:
 
 
 def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator, workers: int,
-                 latency_ms: float, keep_stdout: bool) -> Result:
+                 latency_ms: float, keep_stdout: bool, inspect=None) -> Result:
     """Runs one tap process and measures it; RECORD lines are counted from its stdout (kept in a
-    file) or, when `keep_stdout` is false (our tap only), taken from its closing "Done:" line."""
+    file) or, when `keep_stdout` is false (our tap only), taken from its closing "Done:" line.
+    `inspect`, if given, is called with the kept stdout (bytes) before the file is removed."""
     emulator.reset()
     log_path, out_path = workdir / "tap.log", workdir / "tap.out"
     with open(out_path if keep_stdout else os.devnull, "wb") as out, open(log_path, "wb") as log:
@@ -179,6 +186,8 @@ def run_measured(args: list[str], label: str, workdir: Path, emulator: Emulator,
         records = Counter(m.decode() for m in RECORD_LINE.findall(data))
         states = [line for line in data.splitlines() if line.startswith(b'{"type":"STATE"')]
         last_state = json.loads(states[-1])["value"] if states else None
+        if inspect is not None:
+            inspect(data)
         out_path.unlink()
     else:
         done = re.search(r"Done: (.*)", text)
@@ -315,6 +324,12 @@ def main(argv=None) -> int:
                         help="keep the emulator's xsi:nil array items (the peer then fails)")
     parser.add_argument("--peer-python", type=Path, default=PEER_PYTHON,
                         help="python of the virtualenv holding tap-listrak==1.1.0")
+    parser.add_argument("--rest-peer-python", type=Path, default=rest.REST_PEER_PYTHON,
+                        help="python of the virtualenv holding the published REST tap tap-listrak==2.0.8")
+    parser.add_argument("--rest-latency", type=float, default=rest.REST_LATENCY_MS,
+                        help="REST emulator latency in ms for the REST comparison (default %(default)s)")
+    parser.add_argument("--no-rest", action="store_true", help="skip the REST comparison")
+    parser.add_argument("--rest-only", action="store_true", help="only the REST comparison")
     args = parser.parse_args(argv)
     try:
         return bench(args)
@@ -325,6 +340,15 @@ def main(argv=None) -> int:
 
 def bench(args) -> int:
     dataset = QUICK_DATASET if args.quick else DATASET
+    if args.rest_only:
+        with tempfile.TemporaryDirectory(prefix="tap-listrak-bench-") as tmp:
+            print(machine() + "\n", flush=True)
+            comparison = rest_comparison(dataset, Path(tmp), args)
+            print("=" * len(HEADER))
+            print(machine())
+            print("\n".join(comparison.summary()))
+            print("\n".join(["", "goals:", comparison.goal()]))
+        return 0
     latencies = [float(x) for x in args.latencies.split(",")]
     peer_latencies = {float(x) for x in args.peer_latencies.split(",") if x}
     flags = [] if args.nil_items else EMULATOR_FLAGS
@@ -395,14 +419,100 @@ def bench(args) -> int:
                        f"{steady[1].peak_rss_mb:.1f} MB = {steady[1].peak_rss_mb / steady[0].peak_rss_mb:.2f}x")
             print(growth, "\n", flush=True)
         nightly = [] if args.no_incremental else incremental(workdir, args.workers, args.quick)
+        comparison = None if args.no_rest else rest_comparison(dataset, workdir, args)
         print("=" * len(HEADER))
         print(machine())
         print_table(summary + memory + nightly)
         print("\n".join(speedups + ratios))
         if memory:
             print(growth)
-        print("\n".join(["", "goals:"] + goals(by_latency, memory[:2])))
+        if comparison:
+            print("\n".join(comparison.summary()))
+        print("\n".join(["", "goals:"] + goals(by_latency, memory[:2]) + ([comparison.goal()] if comparison else [])))
     return 0
+
+
+@dataclass
+class RestComparison:
+    ours: Result
+    peer: Result
+    others: Result  # ours over the shared streams 2.0.8 does not extract to the end
+    outcomes: dict[str, str]  # 2.0.8 with each of those streams alone
+    ours_activity: tuple[int, int]  # ours' message_activity rows with an activityDate; those not before the send
+
+    def records_lines(self) -> list[str]:
+        ours = self.ours.records_by_stream + self.others.records_by_stream
+        lines = [f"  {'stream':<31}{'ours':>9}{'2.0.8':>9}"]
+        for stream in rest.SHARED_REST_STREAMS:
+            if stream in self.outcomes:
+                lines.append(f"  {stream:<31}{ours[stream]:>9,}{'—':>9}  2.0.8 alone: {self.outcomes[stream]}")
+                continue
+            mine, theirs = ours[stream], self.peer.records_by_stream[stream]
+            note = "equal" if mine == theirs else "DIFFER"
+            if stream == "message_activity" and mine != theirs:
+                dated, from_send = self.ours_activity
+                note += (": 2.0.8 asks dateType=Activity from the message's sendDate, so only recipients whose "
+                         f"first activity is at or after the send ({'=' if theirs == from_send else '≠'} ours' "
+                         f"{from_send:,}; ours with any activityDate {dated:,})")
+            lines.append(f"  {stream:<31}{mine:>9,}{theirs:>9,}  {note}")
+        return lines
+
+    def requests_line(self, r: Result, name: str) -> str:
+        return (f"{name} requests: {r.requests:,} (+{sum(r.other_requests.values())} token): "
+                + ", ".join(f"{op} {n}" for op, n in sorted(r.requests_by_operation.items())))
+
+    def ratio(self) -> float:
+        return self.peer.wall / self.ours.wall
+
+    def summary(self) -> list[str]:
+        return ([f"REST at {self.ours.latency_ms:g} ms, published 2.0.8 and ours on {len(rest.PEER_REST_STREAMS)} "
+                 f"shared streams ({', '.join(rest.PEER_REST_STREAMS)}): wall {self.peer.wall:.2f} s against "
+                 f"{self.ours.wall:.2f} s = {self.ratio():.1f}x; CPU per record "
+                 f"{self.peer.cpu_us_per_record:.1f} against {self.ours.cpu_us_per_record:.1f} µs",
+                 "REST records per shared stream:"] + self.records_lines()
+                + [self.requests_line(self.ours, "  ours"), self.requests_line(self.peer, "  2.0.8"),
+                   limit_line(self.ours, "ours (REST)")])
+
+    def goal(self) -> str:
+        return (f"  wall at {self.ours.latency_ms:g} ms, published REST tap 2.0.8 ÷ ours "
+                f"({len(rest.PEER_REST_STREAMS)} shared streams): {self.ratio():.1f}x ({self.peer.wall:.2f} s against "
+                f"{self.ours.wall:.2f} s; goal ≥ 10x)")
+
+
+def rest_comparison(dataset: dict, workdir: Path, args) -> RestComparison:
+    """Ours with REST credentials and the published REST tap 2.0.8 on one REST emulator account (bench/rest.py)."""
+    try:
+        peer = rest.RestPeer(args.rest_peer_python, workdir)
+    except FileNotFoundError as missing:
+        raise BenchFailure(str(missing))
+    latency, workers = args.rest_latency, args.workers
+    others = [s for s in rest.SHARED_REST_STREAMS if s not in rest.PEER_REST_STREAMS]
+    print(f"REST: account {dataset}, {latency:g} ms per request, start_date {rest.REST_START_DATE}", flush=True)
+    with rest.RestEmulator(latency, dataset) as emulator:
+        try:
+            peer_streams = peer.discover(emulator)
+        except RuntimeError as failure:
+            raise BenchFailure(str(failure))
+        if peer_streams != sorted(rest.SHARED_REST_STREAMS):
+            raise BenchFailure(f"2.0.8's streams {peer_streams} are not {sorted(rest.SHARED_REST_STREAMS)}")
+        # Unmeasured: the emulator generates the account's data on first use.
+        run_measured(rest.our_rest_args(emulator, workers, rest.SHARED_REST_STREAMS, workdir), "REST warm-up",
+                     workdir, emulator, workers, latency, keep_stdout=False)
+        activity = []
+        ours = run_measured(rest.our_rest_args(emulator, workers, rest.PEER_REST_STREAMS, workdir),
+                            f"ours REST {latency:g} ms, max_workers={workers}", workdir, emulator, workers, latency,
+                            keep_stdout=True, inspect=lambda data: activity.append(rest.activity_counts(data)))
+        published = run_measured(peer.run_args(emulator, rest.PEER_REST_STREAMS),
+                                 f"published REST 2.0.8 {latency:g} ms (seq.)", workdir, emulator, 1, latency,
+                                 keep_stdout=True)
+        rest_others = run_measured(rest.our_rest_args(emulator, workers, others, workdir),
+                                   f"ours REST {latency:g} ms, the other {len(others)}", workdir, emulator, workers,
+                                   latency, keep_stdout=False)
+        outcomes = {stream: peer.outcome(emulator, stream) for stream in others}
+    comparison = RestComparison(ours, published, rest_others, outcomes, activity[0])
+    print_table([ours, published, rest_others])
+    print("\n".join(comparison.summary()), "\n", flush=True)
+    return comparison
 
 
 def limit_line(r: Result, name: str) -> str:

@@ -1,10 +1,15 @@
-"""`make demo`: the main job end to end, on this machine, with no Listrak account.
+"""`make demo`: the main job end to end, on this machine, with no Listrak account, on both APIs.
 
-Starts the Listrak emulator as its own process, runs `tap-listrak --discover`, selects every
+SOAP: starts the Listrak emulator as its own process, runs `tap-listrak --discover`, selects every
 stream, runs a full sync, writes each stream to demo-output/<stream>.jsonl (a JSONL target) and the
 last STATE to demo-output/state.json, then prints per-stream counts checked against the
-emulator's ground truth. Ends with `tap-listrak --probe` on the same account: its report goes to
+emulator's ground truth, and `tap-listrak --probe` on the same account: its report goes to
 demo-output/probe.json, its summary lines to the screen.
+
+REST: then starts the REST emulator (the Email REST API v1 over the same kind of account), runs
+discovery with REST credentials (`client_id`, `client_secret`), selects every REST stream, runs a
+full sync into the same JSONL target under demo-output/rest/, and prints a second summary: each
+stream's records against the REST emulator's ground truth, and the requests the emulator served.
 """
 from __future__ import annotations
 
@@ -20,10 +25,15 @@ from tap_listrak.probe import summary_lines
 from tests.e2e.tap_runner import EMULATOR_PASSWORD, EMULATOR_USER, TAP, canonical, catalog_selecting
 from tests.emulator.spec import DatasetSpec
 from tests.emulator.truth import truth
+from tests.rest_emulator.harness import RestEmulatorHandle
 
 OUT = Path("demo-output")
 DATASET = dict(lists=4, messages_per_list=30, recipients=200, subscribers_per_list=400)
 START_DATE = "2024-01-01T00:00:00Z"
+REST_OUT = OUT / "rest"
+REST_DATASET = dict(lists=3, messages_per_list=8, recipients=100, subscribers_per_list=300)
+# Early enough for every item of the REST emulator's account: the REST summary compares with all of it.
+REST_START_DATE = "2000-01-01T00:00:00Z"
 
 
 def main() -> int:
@@ -50,7 +60,44 @@ def main() -> int:
     print(f"\n`tap-listrak --probe` on the same account (report in {OUT / 'probe.json'}):")
     for line in summary_lines(report):
         print(line)
-    return status
+    return rest_demo() or status
+
+
+def rest_demo() -> int:
+    """The REST API: its emulator, discovery and a full sync with REST credentials, and a summary."""
+    from tap_listrak.streams import REST_STREAMS
+
+    REST_OUT.mkdir(parents=True, exist_ok=True)
+    with RestEmulatorHandle(**REST_DATASET) as emulator:
+        print(f"\nListrak REST emulator listening at {emulator.base_url}")
+        config = {"client_id": emulator.client_id, "client_secret": emulator.client_secret,
+                  "start_date": REST_START_DATE, "rest_base_url": emulator.base_url,
+                  "rest_token_url": emulator.token_url}
+        write_json(REST_OUT / "config.json", config)
+        catalog = json.loads(run(["--discover"], "REST discovery", REST_OUT).stdout)
+        names = [entry["tap_stream_id"] for entry in catalog["streams"]]
+        write_json(REST_OUT / "catalog.json", catalog_selecting(names, base=catalog))
+        emulator.reset()
+        started = time.monotonic()
+        output = run(["--catalog", str(REST_OUT / "catalog.json")], "REST sync", REST_OUT).stdout
+        elapsed = time.monotonic() - started
+        stats = emulator.stats()
+        expected = emulator.truth([stream.name for stream in REST_STREAMS])
+    records = write_target(output, REST_OUT)
+    total, failures = 0, 0
+    print(f"\n{'REST stream':<32}{'records':>9}  as many as the ground truth")
+    for name in names:
+        got, want = len(records.get(name, [])), len(expected.get(name, []))
+        failures += got != want
+        total += got
+        print(f"{name:<32}{got:>9}  {'yes' if got == want else f'NO (expected {want})'}")
+    requests = stats["requests"]
+    tokens = sum(requests.get("_token", {}).values())
+    api = sum(sum(by_status.values()) for op, by_status in requests.items() if not op.startswith("_"))
+    print(f"{'total':<32}{total:>9}  in {elapsed:.1f}s, {len(names)} streams, {api} API requests + {tokens} token "
+          f"request(s)")
+    print(f"\nREST output in {REST_OUT}/: one JSONL file per stream, state.json, catalog.json, logs.")
+    return 1 if failures else 0
 
 
 def start_emulator() -> subprocess.Popen:
@@ -60,17 +107,17 @@ def start_emulator() -> subprocess.Popen:
     return subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
 
 
-def run(args: list[str], what: str) -> subprocess.CompletedProcess:
+def run(args: list[str], what: str, out: Path = OUT) -> subprocess.CompletedProcess:
     print(f"Running tap-listrak {what} ...")
-    done = subprocess.run([str(TAP), "--config", str(OUT / "config.json"), *args], capture_output=True, text=True)
-    (OUT / f"{what}.log").write_text(done.stderr, encoding="utf-8")
+    done = subprocess.run([str(TAP), "--config", str(out / "config.json"), *args], capture_output=True, text=True)
+    log = out / f"{what.split()[-1]}.log"
+    log.write_text(done.stderr, encoding="utf-8")
     if done.returncode != 0:
-        sys.exit(f"tap-listrak {what} failed (exit {done.returncode}); see {OUT / (what + '.log')}:\n"
-                 + done.stderr[-2000:])
+        sys.exit(f"tap-listrak {what} failed (exit {done.returncode}); see {log}:\n" + done.stderr[-2000:])
     return done
 
 
-def write_target(output: str) -> dict[str, list[dict]]:
+def write_target(output: str, out: Path = OUT) -> dict[str, list[dict]]:
     """A minimal JSONL target: one file per stream, and the last STATE."""
     records: dict[str, list[dict]] = {}
     state = None
@@ -81,10 +128,10 @@ def write_target(output: str) -> dict[str, list[dict]]:
         elif message["type"] == "STATE":
             state = message["value"]
     for stream, rows in records.items():
-        with open(OUT / f"{stream}.jsonl", "w", encoding="utf-8") as handle:
+        with open(out / f"{stream}.jsonl", "w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(simplejson.dumps(row, use_decimal=True, ensure_ascii=False) + "\n")
-    write_json(OUT / "state.json", state)
+    write_json(out / "state.json", state)
     return records
 
 

@@ -15,8 +15,10 @@ import yaml
 
 from tap_listrak.about import CAPABILITIES
 from tap_listrak.config import SETTINGS
-from tap_listrak.streams import STREAMS
+from tap_listrak.streams import REST_STREAMS, STREAMS
 from tests.e2e.tap_runner import EMULATOR_PASSWORD, EMULATOR_USER, TAP, canonical
+from tests.e2e.test_rest_sync import START as REST_START
+from tests.e2e.test_rest_sync import expected as rest_expected
 from tests.integration.helpers import REPO, tool
 
 EXAMPLE = REPO / "examples" / "meltano" / "meltano.yml"
@@ -31,8 +33,8 @@ def example() -> dict:
     return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
 
 
-def extractor(project: dict) -> dict:
-    return next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-listrak")
+def extractor(project: dict, name: str = "tap-listrak") -> dict:
+    return next(p for p in project["plugins"]["extractors"] if p["name"] == name)
 
 
 def loader(project: dict) -> dict:
@@ -57,8 +59,20 @@ def test_example_declares_every_setting_with_its_kind():
         else:
             assert "value" not in entry, setting.name
     required = [setting.name for setting in SETTINGS if setting.required]
-    assert tap["settings_group_validation"] == [["username", "password", *required], ["client_id", "client_secret", *required]]
+    assert tap["settings_group_validation"] == [["username", "password", *required],
+                                                ["client_id", "client_secret", *required]]
     assert sorted(rule.split(".")[0] for rule in tap["select"]) == sorted(ALL)
+
+
+def test_example_rest_extractor_is_the_same_tap_on_the_rest_streams():
+    """tap-listrak-rest inherits the tap (installation, settings) and selects every REST stream."""
+    rest = extractor(example(), "tap-listrak-rest")
+    assert rest["inherit_from"] == "tap-listrak"
+    assert not {"pip_url", "executable", "settings"} & set(rest)
+    assert rest["config"] == {"api": "rest"}
+    required = [setting.name for setting in SETTINGS if setting.required]
+    assert rest["settings_group_validation"] == [["client_id", "client_secret", *required]]
+    assert sorted(rule.split(".")[0] for rule in rest["select"]) == sorted(s.name for s in REST_STREAMS)
 
 
 def test_example_installs_this_checkout_not_the_pypi_tap_listrak():
@@ -208,3 +222,43 @@ def test_example_pip_url_installs_this_checkout(tmp_path):
     assert list(venv.glob("lib/python*/site-packages/tap_listrak_soap_rest-*.dist-info"))
     about = json.loads(meltano(project_dir, env, "invoke", "tap-listrak", "--about", "--format", "json").stdout)
     assert about["name"] == "tap-listrak" and "state" in about["capabilities"]
+
+
+@pytest.mark.slow
+def test_meltano_run_of_the_rest_extractor_extracts_the_rest_truth(rest_emulator, project_from_example):
+    """`meltano run tap-listrak-rest target-jsonl` with client credentials from the environment:
+    every REST stream lands in the JSONL files equal to the REST emulator's ground truth, and
+    Meltano keeps that extractor's state under its own state ID."""
+    output = project_from_example.parent / "output"
+    env = meltano_env(
+        TAP_LISTRAK_REST_CLIENT_ID=rest_emulator.client_id, TAP_LISTRAK_REST_CLIENT_SECRET=rest_emulator.client_secret,
+        TAP_LISTRAK_REST_START_DATE=REST_START, TAP_LISTRAK_REST_REST_BASE_URL=rest_emulator.base_url,
+        TAP_LISTRAK_REST_REST_TOKEN_URL=rest_emulator.token_url, TAP_LISTRAK_REST_MAX_WORKERS="4",
+        TARGET_JSONL_DESTINATION_PATH=str(output))
+    done = meltano(project_from_example, env, "run", "tap-listrak-rest", "target-jsonl")
+    assert rest_emulator.client_secret not in done.stdout + done.stderr
+    records = read_output(output)
+    assert set(records) == {stream.name for stream in REST_STREAMS}
+    for stream in REST_STREAMS:
+        got, want = canonical(records[stream.name]), canonical(rest_expected(rest_emulator, stream))
+        assert got == want, (f"{stream.name}: {sum((want - got).values())} missing, "
+                             f"{sum((got - want).values())} unexpected")
+    requests = rest_emulator.stats()["requests"]
+    assert requests["_token"]["200"] >= 1 and all(set(by_status) == {"200"} for by_status in requests.values())
+    states = meltano(project_from_example, env, "state", "list").stdout.split()
+    assert "dev:tap-listrak-rest-to-target-jsonl" in states
+
+
+@pytest.fixture
+def project_from_example(tmp_path) -> Path:
+    """The example project whose plugins are the executables already installed (nothing installed)."""
+    spec = example()
+    tap, target = extractor(spec), loader(spec)
+    del tap["pip_url"], target["pip_url"]
+    tap["executable"] = str(TAP)
+    tap["config"] = {"request_timeout": 10, "backoff_base_seconds": 0.05}
+    target["executable"] = str(tool("target-jsonl", "target-jsonl"))
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    (project_dir / "meltano.yml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return project_dir
