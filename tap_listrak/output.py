@@ -119,6 +119,69 @@ class RecordSpool:
             yield from batch
 
 
+MERGE_CACHE_KB = 1024  # page cache of a MergedRecords database; the rest is on disk
+
+
+class MergedRecords:
+    """Items of several walks over one collection (the same request, each with another group of ids), merged
+    by key: one item per key (the first walk's, or the first that had the key), whose `field` holds every
+    walk's elements, in walk order. Kept in a temporary sqlite3 database on disk, not as dicts: a list's
+    contacts may number hundreds of thousands, and memory stays at the database's page cache
+    (MERGE_CACHE_KB) whatever their number. Read back once (`batches`), in the order keys were first seen;
+    `close` deletes the file."""
+
+    def __init__(self, key: tuple[str, ...], field: str):
+        import sqlite3
+        self._key, self._field, self._walk = key, field, 0
+        # "": a private temporary database on disk; used by the one worker that reads the unit.
+        self._db = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        for statement in (f"PRAGMA cache_size=-{MERGE_CACHE_KB}", "PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF",
+                          "CREATE TABLE item (seq INTEGER PRIMARY KEY, key BLOB UNIQUE, item BLOB)",
+                          "CREATE TABLE part (key BLOB, walk INTEGER, part BLOB)", "BEGIN"):
+            self._db.execute(statement)
+
+    def add(self, items: list[dict]) -> None:
+        """Items of the current walk."""
+        dumps, items_rows, parts = pickle.dumps, [], []
+        for item in items:
+            key = dumps(tuple(item[name] for name in self._key))
+            elements = item.pop(self._field, None)
+            items_rows.append((key, dumps(item, protocol=pickle.HIGHEST_PROTOCOL)))
+            if elements:
+                parts.append((key, self._walk, dumps(elements, protocol=pickle.HIGHEST_PROTOCOL)))
+        self._db.executemany("INSERT OR IGNORE INTO item (key, item) VALUES (?, ?)", items_rows)
+        self._db.executemany("INSERT INTO part VALUES (?, ?, ?)", parts)
+
+    def next_walk(self) -> None:
+        self._walk += 1
+
+    def batches(self, size: int) -> Iterator[list[dict]]:
+        """The merged items, `size` at a time."""
+        self._db.execute("CREATE INDEX part_key ON part (key, walk)")
+        rows = self._db.execute("SELECT item.seq, item.item, part.part FROM item LEFT JOIN part ON part.key = item.key "
+                                "ORDER BY item.seq, part.walk, part.rowid")
+        batch: list[dict] = []
+        current, item = None, None
+        for seq, data, part in rows:
+            if seq != current:
+                if item is not None:
+                    batch.append(item)
+                    if len(batch) == size:
+                        yield batch
+                        batch = []
+                current, item = seq, pickle.loads(data)
+                item[self._field] = []
+            if part is not None:
+                item[self._field].extend(pickle.loads(part))
+        if item is not None:
+            batch.append(item)
+        if batch:
+            yield batch
+
+    def close(self) -> None:
+        self._db.close()
+
+
 class SingerWriter:
     def __init__(self, stream=None):
         stream = stream or sys.stdout

@@ -24,7 +24,7 @@ from tap_listrak.config import Config
 from tap_listrak.errors import NotFoundError
 from tap_listrak.output import RecordSpool
 from tap_listrak.plan import REQUEST_MARGIN, RunWindow, request_params, share_key
-from tap_listrak.streams import WINDOW, Stream, children_of, parent_of
+from tap_listrak.streams import WINDOW, Stream, children_of, parent_of, table
 from tap_listrak.transform import RecordShaper, format_utc
 
 LOGGER = logging.getLogger(__name__)
@@ -170,6 +170,9 @@ def _index_entry(stream: Stream, record: dict) -> dict:
 @cache
 def _index_fields(stream: Stream) -> tuple[str, ...]:
     children = children_of(stream.name, stream.api)
+    # The streams whose batched_param takes this stream's ids read the id and their parent's field.
+    takers = [taker for taker in table(stream.api) if taker.batched_param and taker.batched_param.source == stream.name]
     needed = (*stream.order_key, *(child.parent_field for child in children),
-              *(name for child in children for name in child.inherits), stream.event_date)
+              *(name for child in children for name in child.inherits), stream.event_date,
+              *(name for taker in takers for name in (taker.parent_field, taker.batched_param.field)))
     return tuple(name for name in dict.fromkeys(needed) if name is not None)

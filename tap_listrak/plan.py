@@ -109,6 +109,7 @@ class Unit:
     parent_value: object = None     # the parent's field added to each record
     records: Iterable[dict] | None = None  # a collected stream's records, already read and shaped
     inherited: Mapping[str, object] | None = None  # the parent's fields the stream `inherits`, added to each record
+    walks: tuple[dict, ...] = ()    # a batched_param's groups: more parameters of each walk, merged by key; () = one
 
     @property
     def stream(self) -> Stream:
@@ -183,14 +184,35 @@ def share_key(stream: Stream, record: dict):
     return tuple(record[name] for name in (*stream.inherits, stream.parent_field))
 
 
+def batched_ids(stream: Stream, source_records: Iterable[dict]) -> dict[object, list]:
+    """A `batched_param`'s ids by the parent value of the units they go with: the `field` of the source's
+    records (in their order), by their `parent_field` value (contacts: the segmentation field ids by listId)."""
+    batched, ids = stream.batched_param, {}
+    for record in source_records:
+        ids.setdefault(record[stream.parent_field], []).append(record[batched.field])
+    return ids
+
+
+def walks(stream: Stream, ids: list | None) -> tuple[dict, ...]:
+    """The walks of a unit of a stream with a `batched_param`: one per group of up to `size` ids (a list, sent
+    comma-separated), none when there are no ids (the request without the parameter)."""
+    batched = stream.batched_param
+    if batched is None or not ids:
+        return ()
+    return tuple({batched.param: ids[i:i + batched.size]} for i in range(0, len(ids), batched.size))
+
+
 def units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
           parent_records: list[dict], run: RunWindow, include_test_messages: bool,
-          collected: Mapping[str, Iterable[dict] | Mapping[object, Iterable[dict]]] | None = None) -> list[Unit]:
+          collected: Mapping[str, Iterable[dict] | Mapping[object, Iterable[dict]]] | None = None,
+          batched: Mapping[str, Mapping[object, list]] | None = None) -> list[Unit]:
     """The units of a group, parent record by parent record, each stream's after its position.
 
     `collected`: for a collected stream, its records (shaped, in order), which its units then carry:
-    the root's as one list, the others' by parent value (parents.Parents.shares)."""
-    return list(iter_units(group, positions, parent, parent_records, run, include_test_messages, collected))
+    the root's as one list, the others' by parent value (parents.Parents.shares).
+    `batched`: for a stream with a `batched_param`, its ids by parent value (`batched_ids`)."""
+    return list(iter_units(group, positions, parent, parent_records, run, include_test_messages, collected,
+                           batched))
 
 
 class LazyUnits:
@@ -212,8 +234,8 @@ class LazyUnits:
 
 def iter_units(group: list[Selection], positions: dict[str, list | None], parent: Stream | None,
                parent_records: list[dict], run: RunWindow, include_test_messages: bool,
-               collected: Mapping[str, Iterable[dict] | Mapping[object, Iterable[dict]]] | None = None
-               ) -> Iterator[Unit]:
+               collected: Mapping[str, Iterable[dict] | Mapping[object, Iterable[dict]]] | None = None,
+               batched: Mapping[str, Mapping[object, list]] | None = None) -> Iterator[Unit]:
     """`units`, one at a time."""
     if parent is None:  # the account: one unit, and no position short of "complete"
         for selection in group:
@@ -234,6 +256,7 @@ def iter_units(group: list[Selection], positions: dict[str, list | None], parent
                 continue
             value = record[stream.parent_field]
             inherited = {name: record[name] for name in stream.inherits} or None
+            walked = walks(stream, (batched or {}).get(stream.name, {}).get(value))
             if stream.name in batches:
                 yield from batches[stream.name].add(value, key)
             elif stream.name in shares:
@@ -246,10 +269,10 @@ def iter_units(group: list[Selection], positions: dict[str, list | None], parent
                     since = (run.reread_start(stream), run.end) if variant.reread and stream.date_ranged else None
                     params = request_params(stream, record, run, include_test_messages, since)
                     yield Unit(selection, key + [index], {**params, **dict(variant.params)}, value,
-                               inherited=inherited)
+                               inherited=inherited, walks=walked)
             else:
                 yield Unit(selection, key, request_params(stream, record, run, include_test_messages), value,
-                           inherited=inherited)
+                           inherited=inherited, walks=walked)
     for batch in batches.values():
         yield from batch.flush()
 

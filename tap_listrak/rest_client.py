@@ -212,7 +212,10 @@ class RestClient:
 
 
 def _query_value(value) -> str:
-    """Listrak's query strings: booleans as true/false, dates as local wall time to the second."""
+    """Listrak's query strings: booleans as true/false, dates as local wall time to the second, lists
+    comma-separated (segmentationFieldIds)."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(_query_value, value))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):

@@ -16,7 +16,7 @@ from typing import Callable, Collection, Iterable, Iterator
 from tap_listrak.client import ListrakClient
 from tap_listrak.concurrency import ordered_pages, threads_for
 from tap_listrak.errors import NotFoundError
-from tap_listrak.output import EncodedPage, SingerWriter, SpooledPage, encode_records
+from tap_listrak.output import EncodedPage, MergedRecords, SingerWriter, SpooledPage, encode_records
 from tap_listrak.plan import RunWindow, Unit
 from tap_listrak.progress import Progress
 from tap_listrak.state import State
@@ -108,9 +108,33 @@ class Runner:
         spool = lambda: SpooledPage(unit.stream.name, encode)  # noqa: E731
         if unit.records is not None:
             return iter([_spooled(unit.records, spool())])
+        if len(unit.walks) > 1:
+            return self._merged(unit, spool)
+        params = {**unit.params, **unit.walks[0]} if unit.walks else unit.params
         if unit.stream.paged:
-            return self.client.pages(unit.stream.operation, spool, **unit.params)
-        return iter([self.client.items(unit.stream.operation, spool, **unit.params)])
+            return self.client.pages(unit.stream.operation, spool, **params)
+        return iter([self.client.items(unit.stream.operation, spool, **params)])
+
+    def _merged(self, unit: Unit, spool: Callable[[], SpooledPage]) -> Iterator[SpooledPage]:
+        """A unit of several walks (a batched_param's groups): every walk read to its end into one
+        MergedRecords (on disk), then its merged items encoded into one page. The unit's STATE comes after it,
+        so an interrupted unit is walked again whole."""
+        stream = unit.stream
+        merged = MergedRecords(stream.item_key, stream.batched_param.merged)
+        try:
+            for walk in unit.walks:
+                params = {**unit.params, **walk}
+                pages = self.client.pages(stream.operation, **params) if stream.paged else \
+                    [self.client.items(stream.operation, **params)]
+                for items in pages:
+                    merged.add(items)
+                merged.next_walk()
+            page = spool()
+            for batch in merged.batches(RECORD_BATCH):
+                page.extend(batch)
+        finally:
+            merged.close()
+        yield page
 
     def _encoder(self, unit: Unit) -> Callable[[list[dict]], EncodedPage]:
         """Shapes (unless already shaped), bounds, projects and encodes a page of items."""
@@ -119,10 +143,14 @@ class Runner:
         keeps = self.run.keeps(stream)
         added, value, inherited = stream.added_field, unit.parent_value, unit.inherited
         expand = flattener(stream.flatten, stream.outer_fields) if stream.flatten and unit.records is None else None
+        merged, by = (stream.batched_param.merged, stream.batched_param.field) if stream.batched_param else (None, None)
 
         def encode(items: list[dict]) -> EncodedPage:
             records = []
             for item in expand(items) if expand else items:
+                if merged and item.get(merged):  # one element per id, ordered by id, whatever walk gave it
+                    item[merged] = sorted({element[by]: element for element in item[merged]}.values(),
+                                          key=lambda element: element[by])
                 if added:
                     item[added] = value
                 record = shape(item)

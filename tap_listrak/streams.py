@@ -43,6 +43,12 @@ How to read an entry:
 - `dated_by`: a record's own date is the latest of these fields it has (contacts: subscribed,
   resubscribed or unsubscribed, whichever came last), instead of `event_date`; each of them is a
   valid replication key.
+- `batched_param`: a request parameter that takes the ids of another stream's records, at most `size` at a time
+  (contacts: segmentationFieldIds, the list's segmentation fields, 30 a request). Those records are read first
+  (the `source` stream, collected); each unit then walks its request once per group of up to `size` ids of its
+  parent record's (`field` of the source records carrying the unit's `parent_field` value), once without the
+  parameter when there are none, and the walks' items are merged by key into one record each: the first walk's
+  item with the `merged` field of every walk, one element per id, ordered by id.
 - `snapshot`: records that keep changing after their `event_date` (a recipient's activity row, dated by
   its send). start_date bounds them by that date in every run; an INCREMENTAL run walks every message
   sent since start_date, and its variants re-read what may have changed since the bookmark.
@@ -75,6 +81,16 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class BatchedParam:
+    """A request parameter taking the ids of another stream's records, `size` at a time (see `batched_param`)."""
+    param: str     # the request parameter (a comma-separated list on the wire)
+    source: str    # the stream whose records give the ids (collected, read before this stream's units)
+    field: str     # the id field of those records, and of the elements of `merged`
+    size: int      # ids a request may carry
+    merged: str    # the field of each item whose elements the walks' replies are merged into
+
+
+@dataclass(frozen=True)
 class Stream:
     name: str
     operation: str                   # Listrak operation that returns this stream's items
@@ -103,6 +119,7 @@ class Stream:
     variants: tuple[Variant, ...] = ()
     dated_by: tuple[str, ...] = ()
     snapshot: bool = False
+    batched_param: BatchedParam | None = None
 
     @property
     def added_field(self) -> str | None:
@@ -128,6 +145,11 @@ class Stream:
     def bounds_parent(self) -> bool:
         """Whether the replication key is the parent's date (it bounds which parents are read)."""
         return self.replication_key is not None and self.replication_key != self.event_date
+
+    @property
+    def item_key(self) -> tuple[str, ...]:
+        """The key properties an item carries itself (not the parent's fields the walk adds)."""
+        return tuple(name for name in self.key_properties if name != self.added_field and name not in self.inherits)
 
     @property
     def paged(self) -> bool:
@@ -244,6 +266,10 @@ def _activity(name: str, route: str, item_type: str, keys: tuple[str, ...], pare
                  variants=(Variant((("dateType", "Send"),), reread=True),
                            Variant((("dateType", "Activity"),), incremental_only=True)))
 MESSAGE = "List/{listId}/Message/{messageId}"
+# Every profile value of a contact: its list's segmentation fields, asked 30 at a time (Listrak's limit,
+# ERROR_TOO_MANY_SEGMENTATION_FIELDS above it; fact sheet §3.5, §4 row 5), merged per contact.
+SEGMENTATION_FIELD_VALUES = BatchedParam("segmentationFieldIds", "segmentation_fields", "segmentationFieldId", 30,
+                                         "segmentationFieldValues")
 CONVERSATION_MESSAGE = "List/{listId}/Conversation/{conversationId}/Message/{messageId}"
 # The REST API's streams: names and fields as the published REST tap (2.0.8) has them, then the ones
 # it never had. Keys name the list and every parent the route was served under, so that an upserting
@@ -253,6 +279,7 @@ REST_STREAMS: tuple[Stream, ...] = (
     _rest("lists", "List", "List", ("listId",), parent=None, order_key=("listId",), collected=True,
           selected_by_default=True),
     _rest("campaigns", "List/{listId}/Campaign", "Campaign", ("listId", "campaignId")),
+    # With every profile value of the contact (its list's segmentation fields, read first, 30 a request).
     # Subscribed contacts by their most recent subscribe date (useOriginalSubscribeDate false: a contact
     # subscribing again is read again), unsubscribed ones by their unsubscribe date; a contact's own date is
     # whichever of the three came last, so an unsubscribe after the subscribe is read in the run it falls in.
@@ -260,7 +287,7 @@ REST_STREAMS: tuple[Stream, ...] = (
           constants=(("useOriginalSubscribeDate", False),),
           variants=(Variant((("subscriptionState", "Subscribed"),)), Variant((("subscriptionState", "Unsubscribed"),))),
           dated_by=("subscribeDate", "resubscribeDate", "unsubscribeDate"), replication_key="subscribeDate",
-          selected_by_default=True),
+          selected_by_default=True, batched_param=SEGMENTATION_FIELD_VALUES),
     _rest("messages", "List/{listId}/Message", "Message", ("listId", "messageId"), params=RANGED,
           event_date="sendDate", order_key=("listId", "messageId"), collected=True, selected_by_default=True),
     _activity("message_activity", f"{MESSAGE}/Activity", "MessageActivity", ("listId", "messageId", "emailAddress"),
@@ -288,7 +315,8 @@ REST_STREAMS: tuple[Stream, ...] = (
           ("listId", "segmentationFieldGroupId"), order_key=("listId", "segmentationFieldGroupId"), collected=True),
     _rest("segmentation_fields",
           "List/{listId}/SegmentationFieldGroup/{segmentationFieldGroupId}/SegmentationField", "SegmentationField",
-          ("listId", "segmentationFieldId"), parent="segmentation_field_groups", adds_parent_field=False),
+          ("listId", "segmentationFieldId"), parent="segmentation_field_groups", adds_parent_field=False,
+          order_key=("listId", "segmentationFieldGroupId", "segmentationFieldId"), collected=True),
     _rest("events", "List/{listId}/Event", "Event", ("listId", "eventId")),
     _rest("event_groups", "List/{listId}/EventGroup", "EventGroup", ("listId", "eventGroupId")),
     # Split tests started since start_date (a test's status and end change while it runs: FULL_TABLE only).

@@ -150,8 +150,11 @@ class Sync:
         parent_records = self.parents.records(parent, self._walk_start(parent)) if parent else []
         if parent and parent.name not in self._selected:
             parent_records = self.parents.release(parent)  # read only to walk it: its other fields are never written
+        # A batched_param's ids (contacts: each list's segmentation fields), read before the units are made.
+        batched = {s.stream.name: plan.batched_ids(s.stream, self.parents.records(
+            by_name(self.config.api)[s.stream.batched_param.source])) for s in group if s.stream.batched_param}
         return plan.LazyUnits(group, positions, parent, parent_records, self.run_window,
-                              self.config.include_test_messages, collected)
+                              self.config.include_test_messages, collected, batched)
 
     def _walk_start(self, stream: Stream) -> dt.datetime:
         """How far back a collected stream is read: as far as the streams selected under it walk."""

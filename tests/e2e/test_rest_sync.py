@@ -39,7 +39,9 @@ def utc_text(value):
 def expected(emulator, stream) -> list[dict]:
     """The stream's records as the tap must write them, from the emulator's wire items."""
     records = []
-    for entry in emulator.truth([stream.name])[stream.name]:
+    # Contacts with every profile value: each list's segmentation fields, merged as the tap merges them.
+    options = {"segmentation_field_ids": "all"} if stream.batched_param else {}
+    for entry in emulator.truth([stream.name], **options)[stream.name]:
         record = {PARAM_FIELDS.get(name, name): value for name, value in entry["params"].items()
                   if name != "subscriptionState"}
         record.update(entry["item"])

@@ -9,7 +9,8 @@ Designed cases (list index i, message index j):
 - conversations: (3, 0, 2, 1)[i % 4] per list; conversation 1 of a list is terminated (served only with
   IncludeTerminated true); conversation 2 was never published (.NET's minimum date).
 - profile headers: (3, 0, 1)[...] attributes per header, by i % 3: list 0 has headers of 3, 0 and 1 attributes,
-  list 1 none at all, list 2 one header of 2 attributes.
+  list 1 none at all, list 2 one header of 2 attributes. With --segmentation-fields N every list has N, in
+  headers of up to 20.
 - list removals: every removal of the list's messages, plus removals by the administrator of every tenth
   subscriber (not tied to a message); list hygiene: every ninth subscriber of lists other than index 1.
 - complaints: about one recipient in 23 of each non-test message (QUIET_MESSAGE aside) complains.
@@ -24,6 +25,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple, Optional
 
+from .spec import FIELDS_PER_HEADER
 from .data import (DOTNET_MIN, QUIET_MESSAGE, AsOf, Dataset, Message, Removal, _hash_int, _percent, until)
 
 DATA_TYPES = ("RadioButton", "CheckBox", "TextArea", "Numeric", "Text", "Date", "ContentBlock")
@@ -250,10 +252,17 @@ class Secondary:
             CampaignName=CAMPAIGN_NAMES[k % len(CAMPAIGN_NAMES)],
             ConversationName=("Welcome « série » & <drip>", "", None, "Abandoned cart 🛒")[k % 4], **counts)
 
+    def _attributes_per_header(self, list_index: int) -> tuple[int, ...]:
+        wanted = self.data.spec.segmentation_fields
+        if wanted is None:
+            return ATTRIBUTES_PER_HEADER[list_index % len(ATTRIBUTES_PER_HEADER)]
+        full, rest = divmod(wanted, FIELDS_PER_HEADER)
+        return (FIELDS_PER_HEADER,) * full + ((rest,) if rest else ())
+
     def profile_headers(self, list_index: int) -> list[ProfileHeader]:
         list_id = self.data.list_ids()[list_index]
         headers = []
-        for h, attributes in enumerate(ATTRIBUTES_PER_HEADER[list_index % len(ATTRIBUTES_PER_HEADER)]):
+        for h, attributes in enumerate(self._attributes_per_header(list_index)):
             header_id = 800 + 50 * list_index + h
             headers.append(ProfileHeader(header_id, list_id, h + 1, HEADER_NAMES[(h + list_index) % len(HEADER_NAMES)],
                                          tuple(ProfileAttribute(header_id * 100 + a, header_id,

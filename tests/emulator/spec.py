@@ -44,6 +44,9 @@ EVENT_DATE_FORMATS = ("iso", "iso-fraction", "us")
 EMPTY_RESULT_FORMS = ("element", "omitted")
 ELEMENT_ORDERS = ("wsdl", "reversed")
 BODY_FRAMINGS = ("length", "chunked", "gzip", "gzip-chunked")
+# --segmentation-fields: fields per profile header, and the most a list can have (header ids are 50 apart per list).
+FIELDS_PER_HEADER = 20
+MAX_PROFILE_FIELDS = 49 * FIELDS_PER_HEADER
 
 
 def knob(default, help: str, **cli):  # noqa: A002 - argparse's word
@@ -83,6 +86,10 @@ class DatasetSpec:
                            flag="--no-nil-items")
     burst_messages: int = knob(0, "N extra non-test messages in list 0, all sent at the same instant (09:00 local on "
                                   "the middle day of the send dates), numbered after every other message", metavar="N")
+    segmentation_fields: Optional[int] = knob(None, "profile (segmentation) fields on every list, in groups of up to "
+                                                    f"{FIELDS_PER_HEADER} (at most {MAX_PROFILE_FIELDS}); none = as "
+                                                    "generated: 4, 0 and 2 fields on lists 0, 1 and 2, and so on",
+                                              metavar="N")
 
     def __post_init__(self) -> None:
         _settle(self)
@@ -92,6 +99,8 @@ class DatasetSpec:
             raise ValueError("open_rate + bounce_rate must not exceed 1 (bounced mail is never opened)")
         if self.last_date < self.first_date:
             raise ValueError("last_date is before first_date")
+        if self.segmentation_fields is not None and not 0 <= self.segmentation_fields <= MAX_PROFILE_FIELDS:
+            raise ValueError(f"segmentation_fields must be within [0, {MAX_PROFILE_FIELDS}]")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ subscribe/unsubscribe dates, per subscription state), messages (sendDate), messa
 (importDate). Resources without a date filter are complete whatever the window. The server's clock (as_of)
 applies as it does to the server.
 
+Contacts carry the values of `segmentation_field_ids` (ids, or "all": every field of each list). More than 30
+(the route's limit) are asked 30 at a time and merged per contact (emailAddress): the first walk's item with
+every walk's segmentationFieldValues, ordered by segmentationFieldId.
+
 Resources (the tap's candidate streams; route in brackets):
   lists [List], campaigns [Campaign], contacts [Contact; params add subscriptionState],
   segmentation_field_groups, segmentation_fields, messages [Message collection], message_details
@@ -30,7 +34,7 @@ Resources (the tap's candidate streams; route in brackets):
   saved_message_details, folders, ip_pools, contents, content_folders.
 
   python -m tests.rest_emulator.truth [server knobs] [--resources a,b] [--start-date ...] [--end-date ...]
-      [--list-ids 5001,5012] [--include-test-messages] [--segmentation-field-ids 1,2] [--date-type Activity]
+      [--list-ids 5001,5012] [--include-test-messages] [--segmentation-field-ids 1,2|all] [--date-type Activity]
 prints one JSON line per item: {"resource": "<name>", "params": {...}, "item": {...}}.
 """
 from __future__ import annotations
@@ -44,10 +48,12 @@ from typing import Iterable, Optional
 from tests.emulator.data import Dataset
 from tests.emulator.spec import DatasetSpec
 
-from .account import Account
+from .account import Account, Item
 from .options import add_knobs, specs_from_args
-from .routes import BY_OPERATION, ApiError, run
+from .routes import BY_OPERATION, SEGMENTATION_FIELD_LIMIT, ApiError, run
 from .spec import RestServerSpec
+
+ALL_FIELDS = "all"  # segmentation_field_ids: every field of each list
 
 # resource -> (operationId, parent resource whose items give the path ids, how: from the parent's item)
 RESOURCES = {
@@ -126,6 +132,38 @@ class _Walker:
         return [result] if route.envelope == "R" else list(result)
 
 
+def _list_field_ids(account: Account, li: int, wanted) -> list[int]:
+    """The segmentation field ids asked of a list's contacts: every field of the list for ALL_FIELDS."""
+    if wanted == ALL_FIELDS:
+        return sorted(field.AttributeID for _, field in account.segmentation_fields(li))
+    return list(wanted or ())
+
+
+def _merged_contacts(walk: _Walker, p: dict, state: str, field_ids: list[int]) -> list[Item]:
+    """The contacts of one state, asked once per SEGMENTATION_FIELD_LIMIT field ids, merged per contact: the
+    first walk's item (and a contact only a later walk saw, in its order) with every walk's
+    segmentationFieldValues, ordered by segmentationFieldId. One walk: the item as served."""
+    groups = [field_ids[i:i + SEGMENTATION_FIELD_LIMIT] for i in range(0, len(field_ids), SEGMENTATION_FIELD_LIMIT)]
+    walks = [walk.items("Contact_GetContactCollection", p,
+                        {"subscriptionState": state, **({"segmentationFieldIds": ",".join(map(str, g))} if g else {})})
+             for g in groups or [[]]]
+    if len(walks) == 1:
+        return walks[0]
+    merged: dict[str, Item] = {}
+    for items in walks:
+        for item in items:
+            known = merged.get(item.wire["emailAddress"])
+            if known is None:
+                merged[item.wire["emailAddress"]] = Item(dict(item.wire), item.dates)
+            else:
+                known.wire["segmentationFieldValues"] = known.wire["segmentationFieldValues"] + \
+                    item.wire["segmentationFieldValues"]
+    for item in merged.values():
+        item.wire["segmentationFieldValues"] = sorted(item.wire["segmentationFieldValues"],
+                                                      key=lambda value: value["segmentationFieldId"])
+    return list(merged.values())
+
+
 def truth(dataset: DatasetSpec | Dataset | None = None, resources: Optional[Iterable[str]] = None,
           start_date=None, end_date=None, *, server: Optional[RestServerSpec] = None,
           list_ids: Optional[Iterable[int]] = None, include_test_messages: bool = False,
@@ -162,16 +200,15 @@ def truth(dataset: DatasetSpec | Dataset | None = None, resources: Optional[Iter
         if name in out:
             each(name, {})
     chosen = [i for i in account.list_ids() if list_ids is None or i in {int(x) for x in list_ids}]
-    field_ids = ",".join(map(str, segmentation_field_ids or ()))
     for list_id in chosen:
         p = {"listId": list_id}
         for name in ("campaigns", "events", "event_groups", "saved_audiences", "saved_messages", "split_tests",
                      "list_imports", "transactional_messages", "conversations"):
             if name in out:
                 each(name, p)
+        field_ids = _list_field_ids(account, account.list_ids().index(list_id), segmentation_field_ids)
         for state in subscription_states:
-            extra = {"subscriptionState": state, **({"segmentationFieldIds": field_ids} if field_ids else {})}
-            for item in walk.items("Contact_GetContactCollection", p, extra):
+            for item in _merged_contacts(walk, p, state, field_ids):
                 add("contacts", {**p, "subscriptionState": state}, item)
         for group in walk.items(RESOURCES["segmentation_field_groups"], p):
             add("segmentation_field_groups", p, group)
@@ -216,7 +253,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--end-date", help="sent as endDate to every route that takes it")
     parser.add_argument("--list-ids", type=lambda t: [int(p) for p in t.split(",") if p.strip()])
     parser.add_argument("--include-test-messages", action="store_true")
-    parser.add_argument("--segmentation-field-ids", type=lambda t: [int(p) for p in t.split(",") if p.strip()])
+    parser.add_argument("--segmentation-field-ids", type=lambda t: ALL_FIELDS if t.strip() == ALL_FIELDS else
+                        [int(p) for p in t.split(",") if p.strip()])
     parser.add_argument("--date-type", default="Send", choices=("Send", "Activity"))
     parser.add_argument("--include-previous-versions", action="store_true")
     add_knobs(parser)

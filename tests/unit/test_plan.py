@@ -204,3 +204,48 @@ def test_rest_snapshot_rows_are_kept_from_start_date_and_contacts_by_their_lates
                         "unsubscribeDate": None})
     assert not contact({"subscribeDate": old, "resubscribeDate": None, "unsubscribeDate": END.strftime(
         "%Y-%m-%dT%H:%M:%S.%fZ")})
+
+
+# -- REST: a batched parameter (contacts with every profile value) --------------------------------------------------
+def test_contacts_walk_each_list_once_per_thirty_segmentation_fields_and_once_without_any():
+    from tap_listrak.streams import by_name
+    streams = by_name("rest")
+    contacts, fields = streams["contacts"], streams["segmentation_fields"]
+    assert contacts.batched_param.source == fields.name and fields.collected and contacts.item_key == ("emailAddress",)
+    # The source's records (its index, in order) give each list's ids; a list without fields has none.
+    index = [{"listId": 5, "segmentationFieldGroupId": 1, "segmentationFieldId": 100 + n} for n in range(65)] + \
+        [{"listId": 6, "segmentationFieldGroupId": 2, "segmentationFieldId": 900 + n} for n in range(12)]
+    ids = plan.batched_ids(contacts, index)
+    assert ids == {5: [100 + n for n in range(65)], 6: [900 + n for n in range(12)]}
+    assert [len(walk["segmentationFieldIds"]) for walk in plan.walks(contacts, ids[5])] == [30, 30, 5]
+    assert plan.walks(contacts, ids[5])[1]["segmentationFieldIds"][0] == 130
+    assert plan.walks(contacts, ids[6]) == ({"segmentationFieldIds": ids[6]},)
+    assert plan.walks(contacts, []) == plan.walks(contacts, None) == ()
+    selection = Selection(contacts, None, contacts.schema, False)
+    lists = [{"listId": 5}, {"listId": 6}, {"listId": 7}]
+    units = plan.units([selection], {"contacts": [5, 1]}, streams["lists"], lists, _window(),
+                       include_test_messages=False, batched={"contacts": ids})
+    # A unit is still a list and a variant (its position), whatever its walks; list 7 has no fields: one walk.
+    assert [(u.position, len(u.walks)) for u in units] == [([6, 0], 1), ([6, 1], 1), ([7, 0], 0), ([7, 1], 0)]
+    assert all("segmentationFieldIds" not in u.params for u in units)
+
+
+def test_merged_records_join_every_walk_by_key_in_first_seen_order():
+    from tap_listrak.output import MergedRecords
+    merged = MergedRecords(("emailAddress",), "values")
+    merged.add([{"emailAddress": "a", "state": 1, "values": [{"id": 1}]},
+                {"emailAddress": "b", "state": 2, "values": []}])
+    merged.next_walk()
+    merged.add([{"emailAddress": "c", "state": 3, "values": [{"id": 31}]},
+                {"emailAddress": "a", "state": 9, "values": [{"id": 30}, {"id": 32}]}])
+    merged.next_walk()
+    merged.add([{"emailAddress": "b", "state": 2, "values": [{"id": 61}]}])
+    try:
+        batches = list(merged.batches(2))
+    finally:
+        merged.close()
+    assert [len(batch) for batch in batches] == [2, 1]
+    assert [record for batch in batches for record in batch] == [
+        {"emailAddress": "a", "state": 1, "values": [{"id": 1}, {"id": 30}, {"id": 32}]},  # the first walk's item
+        {"emailAddress": "b", "state": 2, "values": [{"id": 61}]},
+        {"emailAddress": "c", "state": 3, "values": [{"id": 31}]}]  # seen by a later walk only
