@@ -12,7 +12,7 @@ import copy
 from dataclasses import dataclass
 
 from tap_listrak.errors import CatalogError
-from tap_listrak.streams import SOAP, Stream, by_name, table
+from tap_listrak.streams import SOAP, Stream, catalog_parent, offered
 
 
 FULL_TABLE, INCREMENTAL = "FULL_TABLE", "INCREMENTAL"
@@ -28,7 +28,7 @@ class Selection:
 
 
 def build_catalog(api: str = SOAP) -> dict:
-    return {"streams": [_entry(stream) for stream in table(api)]}
+    return {"streams": [_entry(stream) for stream in offered(api)]}
 
 
 def _entry(stream: Stream) -> dict:
@@ -46,8 +46,8 @@ def _entry(stream: Stream) -> dict:
         mdata = metadata.write(mdata, (), "forced-replication-method", FULL_TABLE)
     mdata = metadata.write(mdata, (), "inclusion", "available")
     mdata = metadata.write(mdata, (), "selected-by-default", stream.selected_by_default)
-    if stream.parent:
-        mdata = metadata.write(mdata, (), "parent-tap-stream-id", stream.parent)
+    if catalog_parent(stream):
+        mdata = metadata.write(mdata, (), "parent-tap-stream-id", catalog_parent(stream))
     for field in schema["properties"]:
         breadcrumb = ("properties", field)
         mdata = metadata.write(mdata, breadcrumb, "inclusion", "automatic" if field in automatic else "available")
@@ -65,7 +65,7 @@ def default_selections(api: str = SOAP) -> list[Selection]:
 
 
 def selections_from_catalog(catalog, api: str = SOAP) -> list[Selection]:
-    streams = by_name(api)
+    streams = {stream.name: stream for stream in offered(api)}
     if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
         raise CatalogError("catalog must be a JSON object with a 'streams' list: regenerate it with --discover")
     selections = []
@@ -77,7 +77,7 @@ def selections_from_catalog(catalog, api: str = SOAP) -> list[Selection]:
         selection = _selection(streams[name], entry)
         if selection is not None:
             selections.append(selection)
-    order = {stream.name: index for index, stream in enumerate(table(api))}
+    order = {stream.name: index for index, stream in enumerate(offered(api))}
     return sorted(selections, key=lambda selection: order[selection.stream.name])
 
 

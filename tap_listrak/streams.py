@@ -31,6 +31,10 @@ How to read an entry:
   position in the state is its parent record's order key.
 - `collected`: read whole before its children and emitted from memory (small parents, and a small list
   report read by window like them).
+- `index_of`: a collected stream that is never emitted (not in the catalog): the list of the named stream's
+  objects, read for their ids only. The named stream reads each object's own route, one EACH unit per index
+  record (REST messages: `List/{listId}/Message` lists them, `List/{listId}/Message/{messageId}` is one in
+  full); the other children walk the index, and the catalog names the indexed stream as their parent.
 - `api`: SOAP (the default) or REST. A REST stream's `operation` is its route under rest_base_url,
   with its path parameters in braces named as the records name them (`List/{listId}/Message`);
   the request sends the parent record's field of each (its `parent_field` and the `inherits`).
@@ -53,7 +57,7 @@ How to read an entry:
   its send). start_date bounds them by that date in every run; an INCREMENTAL run walks every message
   sent since start_date, and its variants re-read what may have changed since the bookmark.
 
-The two APIs have a table each (`STREAMS`, `REST_STREAMS`): names are shared (lists, messages…),
+The two APIs have a table each (`STREAMS`, `REST_WALK`): names are shared (lists, messages…),
 so a run, a catalog and a state belong to one API, the one the config selects (`table(api)`).
 """
 from __future__ import annotations
@@ -113,6 +117,7 @@ class Stream:
     replication_key: str | None = None
     order_key: tuple[str, ...] = ()
     collected: bool = False
+    index_of: str | None = None
     selected_by_default: bool = False
     api: str = SOAP
     range_params: tuple[str, str] = ("StartDate", "EndDate")
@@ -275,7 +280,7 @@ CONVERSATION_MESSAGE = "List/{listId}/Conversation/{conversationId}/Message/{mes
 # it never had. Keys name the list and every parent the route was served under, so that an upserting
 # target keeps one row per object (the published tap keyed campaigns, messages and links on their own
 # id, and activity on nothing).
-REST_STREAMS: tuple[Stream, ...] = (
+REST_WALK: tuple[Stream, ...] = (
     _rest("lists", "List", "List", ("listId",), parent=None, order_key=("listId",), collected=True,
           selected_by_default=True),
     _rest("campaigns", "List/{listId}/Campaign", "Campaign", ("listId", "campaignId")),
@@ -288,24 +293,32 @@ REST_STREAMS: tuple[Stream, ...] = (
           variants=(Variant((("subscriptionState", "Subscribed"),)), Variant((("subscriptionState", "Unsubscribed"),))),
           dated_by=("subscribeDate", "resubscribeDate", "unsubscribeDate"), replication_key="subscribeDate",
           selected_by_default=True, batched_param=SEGMENTATION_FIELD_VALUES),
-    _rest("messages", "List/{listId}/Message", "Message", ("listId", "messageId"), params=RANGED,
-          event_date="sendDate", order_key=("listId", "messageId"), collected=True, selected_by_default=True),
+    # A message in full (bodies, from and reply addresses, tracking, segments applied), as the published tap
+    # wrote it: one request per message sent since start_date, after the list's index of them.
+    _rest("message_index", "List/{listId}/Message", "Message", ("listId", "messageId"), params=RANGED,
+          event_date="sendDate", order_key=("listId", "messageId"), collected=True, index_of="messages"),
+    _rest("messages", MESSAGE, "MessageExtendedSegmentsApplied", ("listId", "messageId"), parent="message_index",
+          parent_field="messageId", adds_parent_field=False, event_date="sendDate", selected_by_default=True),
     _activity("message_activity", f"{MESSAGE}/Activity", "MessageActivity", ("listId", "messageId", "emailAddress"),
-              parent="messages"),
-    _rest("message_links", f"{MESSAGE}/Link", "MessageLink", ("listId", "messageId", "linkId"), parent="messages",
-          params=PAGED, order_key=("listId", "messageId", "linkId"), collected=True),
+              parent="message_index"),
+    _rest("message_links", f"{MESSAGE}/Link", "MessageLink", ("listId", "messageId", "linkId"),
+          parent="message_index", params=PAGED, order_key=("listId", "messageId", "linkId"), collected=True),
     # Clicks dated since start_date, also on links of the messages sent in the lookback before it.
     _rest("message_link_clickers", f"{MESSAGE}/Link/{{linkId}}/Clicker", "MessageLinkClicker",
           ("listId", "messageId", "linkId", "emailAddress", "clickDate"), parent="message_links", params=RANGED,
           event_date="clickDate", replication_key="clickDate", walks_lookback=True),
-    _rest("message_summaries", f"{MESSAGE}/Summary", "MessageSummary", ("listId", "messageId"), parent="messages"),
+    _rest("message_summaries", f"{MESSAGE}/Summary", "MessageSummary", ("listId", "messageId"),
+          parent="message_index"),
     _rest("conversations", "List/{listId}/Conversation", "Conversation", ("listId", "conversationId"),
           order_key=("listId", "conversationId"), collected=True),
-    _rest("conversation_messages", "List/{listId}/Conversation/{conversationId}/Message", "Message",
+    _rest("conversation_message_index", "List/{listId}/Conversation/{conversationId}/Message", "Message",
           ("listId", "conversationId", "messageId"), parent="conversations", params=PAGED,
-          order_key=("listId", "conversationId", "messageId"), collected=True),
+          order_key=("listId", "conversationId", "messageId"), collected=True, index_of="conversation_messages"),
+    _rest("conversation_messages", CONVERSATION_MESSAGE, "MessageExtended", ("listId", "conversationId", "messageId"),
+          parent="conversation_message_index", parent_field="messageId", adds_parent_field=False),
     _rest("conversation_message_activity", f"{CONVERSATION_MESSAGE}/Activity", "MessageActivity",
-          ("listId", "conversationId", "messageId", "emailAddress"), parent="conversation_messages", params=PAGED),
+          ("listId", "conversationId", "messageId", "emailAddress"), parent="conversation_message_index",
+          params=PAGED),
     _rest("transactional_messages", "List/{listId}/TransactionalMessage", "TransactionalMessage",
           ("listId", "transactionalMessageId"), order_key=("listId", "transactionalMessageId"), collected=True),
     _activity("transactional_message_activity",
@@ -332,7 +345,9 @@ REST_STREAMS: tuple[Stream, ...] = (
     _rest("saved_audiences", "List/{listId}/SavedAudience", "SavedAudience", ("listId", "savedAudienceId")),
     _rest("folders", "Folder", "Folder", ("folderId",), parent=None),
 )
-TABLES = {SOAP: STREAMS, REST: REST_STREAMS}
+# The REST streams a catalog offers (the indexes are read only as parents).
+REST_STREAMS = tuple(stream for stream in REST_WALK if not stream.index_of)
+TABLES = {SOAP: STREAMS, REST: REST_WALK}
 _BY_NAME = {api: {stream.name: stream for stream in streams} for api, streams in TABLES.items()}
 
 
@@ -347,6 +362,19 @@ def by_name(api: str = SOAP) -> dict[str, Stream]:
 
 def parent_of(stream: Stream) -> Stream | None:
     return _BY_NAME[stream.api][stream.parent] if stream.parent else None
+
+
+def offered(api: str = SOAP) -> tuple[Stream, ...]:
+    """The streams a catalog offers, in sync order: the table without the indexes."""
+    return tuple(stream for stream in TABLES[api] if not stream.index_of)
+
+
+def catalog_parent(stream: Stream) -> str | None:
+    """The parent a catalog names: an index stands for the stream it lists, whose own parent is the index's."""
+    parent = parent_of(stream)
+    if parent is None or not parent.index_of:
+        return stream.parent
+    return parent.parent if parent.index_of == stream.name else parent.index_of
 
 
 def children_of(name: str, api: str = SOAP) -> tuple[Stream, ...]:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tap_listrak.catalog import build_catalog
-from tap_listrak.streams import REST, REST_STREAMS
+from tap_listrak.streams import REST, REST_STREAMS, by_name
 from tests.conftest import SMALL_REST_DATASET
 from tests.e2e.tap_runner import canonical, catalog_selecting, run_tap
 
@@ -19,6 +19,8 @@ START = "2000-01-01T00:00:00Z"
 STREAM_NAMES = [stream.name for stream in REST_STREAMS]
 # The emulator's name of a route's path parameter → the record's field (the item's own name for it).
 PARAM_FIELDS = {"messageLinkId": "linkId", "conversationMessageId": "messageId"}
+# The emulator's resource a stream's records are, where its name differs: messages are the detail resources.
+RESOURCES = {"messages": "message_details", "conversation_messages": "conversation_message_details"}
 
 
 def rest_config(emulator, **settings) -> dict:
@@ -41,7 +43,8 @@ def expected(emulator, stream) -> list[dict]:
     records = []
     # Contacts with every profile value: each list's segmentation fields, merged as the tap merges them.
     options = {"segmentation_field_ids": "all"} if stream.batched_param else {}
-    for entry in emulator.truth([stream.name], **options)[stream.name]:
+    resource = RESOURCES.get(stream.name, stream.name)
+    for entry in emulator.truth([resource], **options)[resource]:
         record = {PARAM_FIELDS.get(name, name): value for name, value in entry["params"].items()
                   if name != "subscriptionState"}
         record.update(entry["item"])
@@ -74,6 +77,27 @@ def test_every_rest_stream_equals_the_ground_truth(tmp_path, rest_emulator):
     _check_every_stream(rest_emulator, done)
     schemas = done.schemas
     assert schemas["message_activity"]["key_properties"] == ["listId", "messageId", "emailAddress"]
+    # A message is its detail resource: one request per message (and per conversation message), each answered 200.
+    requests = rest_emulator.stats()["requests"]
+    for stream, operation in (("messages", "Message_GetMessageResource"),
+                              ("conversation_messages", "ConversationMessage_GetConversationMessageResource")):
+        assert requests[operation] == {"200": len(done.records(stream))}, (stream, requests[operation])
+    assert all(record["fromEmail"] and "bodyHtml" in record for record in done.records("messages"))
+
+
+def test_messages_alone_read_the_index_and_one_detail_per_message_and_nothing_else(tmp_path, rest_emulator):
+    done = run_tap(tmp_path, rest_config(rest_emulator), catalog_selecting(["messages"], base=build_catalog(REST)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert canonical(done.records("messages")) == canonical(expected(rest_emulator, by_name(REST)["messages"]))
+    lists = len(rest_emulator.truth(["lists"])["lists"])
+    requests = {operation: sum(by_status.values()) for operation, by_status in rest_emulator.stats()["requests"].items()
+                if not operation.startswith("_")}
+    assert requests == {"List_GetListCollection": 1, "Message_GetMessageCollection": lists,
+                        "Message_GetMessageResource": len(done.records("messages"))}
+    # Each message's position: an interrupted run resumes after the last message written.
+    positions = [m["value"]["bookmarks"]["messages"]["position"] for m in done.messages
+                 if m["type"] == "STATE" and "position" in m["value"].get("bookmarks", {}).get("messages", {})]
+    assert positions[-1] == max(positions) and len(positions[-1]) == 2
 
 
 def test_a_five_percent_fault_rate_and_tokens_expiring_mid_run_lose_nothing(tmp_path, rest_emulator_factory):

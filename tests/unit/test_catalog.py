@@ -273,6 +273,23 @@ def test_unknown_stream():
         selections_from_catalog(catalog)
 
 
+def test_a_rest_index_is_not_offered_and_its_children_name_the_stream_it_lists():
+    """The message indexes are read only as parents: a catalog neither offers nor takes them, and names the
+    streams the published REST tap named as parents."""
+    catalog = build_catalog("rest")
+    parents = {e["tap_stream_id"]: metadata.to_map(e["metadata"])[()].get("parent-tap-stream-id")
+               for e in catalog["streams"]}
+    assert "message_index" not in parents and "conversation_message_index" not in parents
+    assert {name: parents[name] for name in ("messages", "message_activity", "message_links", "message_summaries",
+                                             "conversation_messages", "conversation_message_activity")} == {
+        "messages": "lists", "message_activity": "messages", "message_links": "messages",
+        "message_summaries": "messages", "conversation_messages": "conversations",
+        "conversation_message_activity": "conversation_messages"}
+    catalog["streams"].append({"tap_stream_id": "message_index", "metadata": [], "schema": {}})
+    with pytest.raises(CatalogError, match="message_index"):
+        selections_from_catalog(catalog, "rest")
+
+
 def test_unknown_field_in_metadata():
     catalog = build_catalog()
     set_md(catalog, "lists", ("properties", "Owner"), selected=True)

@@ -249,3 +249,32 @@ def test_merged_records_join_every_walk_by_key_in_first_seen_order():
         {"emailAddress": "a", "state": 1, "values": [{"id": 1}, {"id": 30}, {"id": 32}]},  # the first walk's item
         {"emailAddress": "b", "state": 2, "values": [{"id": 61}]},
         {"emailAddress": "c", "state": 3, "values": [{"id": 31}]}]  # seen by a later walk only
+
+
+def test_rest_messages_are_one_detail_request_per_message_of_the_index():
+    """messages reads each message of the (hidden) index by its own route: one unit per message, its position the
+    message's order key, its request the route's ids and nothing else; messages sent before start_date are not read."""
+    from tap_listrak.streams import by_name, parent_of
+    stream = by_name("rest")["messages"]
+    index = parent_of(stream)
+    assert index.name == "message_index" and index.collected and index.index_of == "messages"
+    records = [{"listId": 5, "messageId": 6, "sendDate": "2023-12-31T00:00:00.000000Z"},
+               {"listId": 5, "messageId": 7, "sendDate": "2024-03-01T00:00:00.000000Z"},
+               {"listId": 8, "messageId": 2, "sendDate": "2024-04-01T00:00:00.000000Z"}]
+    selection = Selection(stream, None, stream.schema)
+    units = plan.units([selection], {"messages": None}, index, records, _window(), include_test_messages=False)
+    assert [(u.position, u.params, u.parent_value, u.inherited) for u in units] == [
+        ([5, 7], {"messageId": 7, "listId": 5}, 7, {"listId": 5}),
+        ([8, 2], {"messageId": 2, "listId": 8}, 2, {"listId": 8})]
+    assert not stream.paged and stream.operation == "List/{listId}/Message/{messageId}"
+    resumed = plan.units([selection], {"messages": [5, 7]}, index, records, _window(), include_test_messages=False)
+    assert [u.position for u in resumed] == [[8, 2]]
+
+
+def test_rest_messages_walk_the_index_beside_the_activity_and_the_index_is_never_a_group():
+    from tap_listrak.streams import by_name
+    streams = by_name("rest")
+    selections = [Selection(streams[name], None, streams[name].schema)
+                  for name in ("lists", "messages", "message_activity", "message_links", "message_summaries")]
+    assert [[s.stream.name for s in group] for group in plan.groups(selections, None)] == [
+        ["lists"], ["messages", "message_activity"], ["message_summaries"], ["message_links"]]

@@ -1,7 +1,7 @@
 """The stream table against the API fact sheet (docs/listrak-api.md §5-§7) and the README."""
 import pytest
 
-from tap_listrak.streams import BATCH, STREAMS, STREAMS_BY_NAME, load_schema
+from tap_listrak.streams import BATCH, STREAMS, STREAMS_BY_NAME, by_name, load_schema
 
 # docs §7: the fields of each item type; the parent's ID is added to every child record.
 ITEM_FIELDS = {
@@ -204,3 +204,16 @@ def test_key_fields_are_required_types():
 def test_schemas_are_cached_but_each_stream_has_its_own():
     assert load_schema("lists") is load_schema("lists")
     assert load_schema("lists") is not load_schema("messages")
+
+
+def test_rest_messages_are_the_detail_definitions_in_listraks_order_with_the_route_ids():
+    import json
+    from pathlib import Path
+    swagger = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "rest" /
+                          "listrak-email-openapi.json").read_text(encoding="utf-8"))["definitions"]
+    rest = by_name("rest")
+    for name, ids in (("messages", ["listId"]), ("conversation_messages", ["listId", "conversationId"])):
+        stream = rest[name]
+        assert list(stream.schema["properties"]) == ids + list(swagger[stream.item_type]["properties"]), name
+        assert "fromEmail" in stream.schema["properties"] and "bodyHtml" in stream.schema["properties"]
+    assert "segmentsApplied" in rest["messages"].schema["properties"]
