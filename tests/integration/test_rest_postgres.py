@@ -34,6 +34,16 @@ def column_type(prop: dict) -> str:
             "boolean": "boolean", "string": "character varying"}[kind]
 
 
+def as_the_target_stores(record: dict) -> dict:
+    """pipelinewise-target-postgres 2.1.2 writes each text value into its COPY file as a JSON string
+    (`record_to_csv_line`: json.dumps) that CSV's quoting undoes only for double quotes: a control
+    character such as a message body's CR LF is stored as its JSON escape (backslash, r). The tap's
+    output holds the real characters (test_rest_sync); this is what the table then holds."""
+    return {name: json.dumps(value, ensure_ascii=False)[1:-1].replace('\\"', '"')
+            if isinstance(value, str) and any(ord(c) < 0x20 for c in value) else value
+            for name, value in record.items()}
+
+
 def test_full_rest_sync_loads_postgres_tables(rest_emulator, postgres, tmp_path):
     target = tool("pipelinewise-target-postgres", "target-postgres")
     catalog = catalog_selecting(ALL, base=json.loads(json.dumps(build_catalog(REST))))
@@ -59,7 +69,7 @@ def test_full_rest_sync_loads_postgres_tables(rest_emulator, postgres, tmp_path)
     for stream in REST_STREAMS:
         name = stream.name
         properties = schemas[name]["schema"]["properties"]
-        truth = expected(rest_emulator, stream)
+        truth = [as_the_target_stores(record) for record in expected(rest_emulator, stream)]
         assert truth, f"{name}: the emulator's account has records of every REST stream"
 
         rows = [json.loads(row[0]) for row in psql(postgres, f"SELECT row_to_json(t) FROM {SCHEMA}.{name} t")]
