@@ -85,6 +85,10 @@ class Deadline:
         with self._lock:
             self._done = True
 
+    @property
+    def finished(self) -> bool:
+        return self._done
+
     def cut(self) -> None:
         """Ends a read that is still waiting: it fails at once, and the failure is read as the deadline's."""
         with self._lock:
@@ -140,6 +144,9 @@ class _HTTPSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _HTTPSConnection
 
 
+PURGE_AT = 64  # deadlines held before the ended ones are dropped (then twice those still running)
+
+
 class Watchdog:
     """One thread that cuts the exchanges whose deadline has passed (Deadline.cut)."""
 
@@ -148,9 +155,25 @@ class Watchdog:
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._purge_at = PURGE_AT
+
+    def _purge(self) -> None:
+        """Drops the exchanges that ended before their deadline: held until it passed, a run's every
+        request would wait here for `request_timeout` (memory that grows with the run's length)."""
+        self._due = [entry for entry in self._due if not entry[2].finished]
+        heapq.heapify(self._due)
+        self._purge_at = max(PURGE_AT, 2 * len(self._due))
+
+    @property
+    def held(self) -> int:
+        """Deadlines held: the running exchanges', and ended ones not yet dropped."""
+        with self._wake:
+            return len(self._due)
 
     def watch(self, deadline: Deadline) -> None:
         with self._wake:
+            if len(self._due) >= self._purge_at:
+                self._purge()
             heapq.heappush(self._due, (deadline.at, next(self._order), deadline))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="tap-listrak-deadlines", daemon=True)

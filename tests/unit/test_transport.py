@@ -614,6 +614,17 @@ def test_a_connection_back_in_the_pool_is_never_cut_by_its_old_deadline(serve):
     assert server.connections == 1
 
 
+def test_deadlines_of_ended_exchanges_are_not_held_until_they_pass(serve):
+    """request_timeout is minutes long: the watchdog drops ended exchanges long before, so what it holds
+    stays bounded however many requests a run makes."""
+    from tap_listrak.transport import PURGE_AT, WATCHDOG
+    _, transport = serve(lambda connection, n: reply())
+    transport.timeout = 300
+    for _ in range(5 * PURGE_AT):
+        assert read(transport)[0] == 200
+    assert WATCHDOG.held <= 2 * PURGE_AT
+
+
 def test_request_timeout_bounds_the_whole_exchange_not_each_read(serve):
     """Headers, then a byte a second: each read is quick, the reply never ends. Every attempt ends
     at request_timeout, and the run fails within tries × request_timeout plus the backoff."""
