@@ -4,6 +4,7 @@ Where each concern lives:
 - this module: the bundled WSDL (read from the package, never fetched), request bodies
   (envelopes.py) and paging: page 1, 2, … until an empty page, with the repeated-page and
   max_pages checks;
+- api.py: what the REST client shares with this one (cancellation, retries, the exchange);
 - retry.py: attempts, the waits between them, and cancellation;
 - exchange.py: one attempt: the in-flight slot, the reply taken off the socket, the parse lock,
   METRIC lines and counters (metrics.py);
@@ -19,12 +20,12 @@ from typing import Callable, Iterator
 
 import zeep
 
+from tap_listrak.api import ApiClient
 from tap_listrak.config import Config
 from tap_listrak.envelopes import Envelopes
-from tap_listrak.errors import Cancelled, ListrakError, NotFoundError, ProtocolError
+from tap_listrak.errors import ProtocolError
 from tap_listrak.exchange import Exchange
 from tap_listrak.replies import NS, ItemReader, OperationReader, Page
-from tap_listrak.retry import Cancellation, Retries
 from tap_listrak.streams import STREAMS
 from tap_listrak.transport import Transport, route_for
 
@@ -39,15 +40,11 @@ def load_wsdl() -> zeep.Client:
         return zeep.Client(str(path), settings=settings)
 
 
-class ListrakClient:
-    """Thread-safe: one parsed WSDL, one connection pool sized to the workers.
-
-    The first failure that ends the run (refused login or IP, a reply outside the contract, retries
-    given up) cancels the client: no request starts after it, and a retry waiting for its turn
-    gives up at once."""
+class ListrakClient(ApiClient):
+    """Thread-safe: one parsed WSDL, one connection pool sized to the workers; cancellation,
+    retries and the exchange as api.ApiClient has them."""
 
     def __init__(self, config: Config, zeep_client: zeep.Client | None = None):
-        self.config = config
         self.zeep = zeep_client or load_wsdl()
         self.service = self.zeep.create_service(BINDING, config.endpoint_url)
         # A connection for every worker, and two for the parents' reads that overlap the units.
@@ -57,34 +54,13 @@ class ListrakClient:
         self.readers = {s.operation: OperationReader(s.operation, self._item_reader(s.item_type)) for s in STREAMS}
         header = self.zeep.get_element(f"{{{NS}}}WSUser")(UserName=config.username, Password=config.password)
         self.envelopes = Envelopes(self.zeep, self.service, header)
-        self._cancellation = Cancellation()
-        self.retries = Retries(config.backoff_max_tries, config.backoff_max_seconds, config.backoff_base_seconds,
-                               self._cancellation, config.secrets)
         headers = {stream.operation: _headers(config, stream.operation) for stream in STREAMS}
-        self.exchange = Exchange(self.transport, self.readers, headers, config.max_workers,
-                                 int(config.max_reply_megabytes * (1 << 20)), self._cancellation, config.secrets)
+        super().__init__(config, lambda cancellation: Exchange(
+            self.transport, self.readers, headers, config.max_workers, int(config.max_reply_megabytes * (1 << 20)),
+            cancellation, config.secrets))
 
     def _item_reader(self, item_type: str) -> ItemReader:
         return ItemReader.from_zeep_type(self.zeep.get_type(f"{{{NS}}}{item_type}"))
-
-    # -- what the run reads -------------------------------------------------------------------------
-    @property
-    def cpu(self):
-        """The parse lock: one reply is read at a time (exchange.py)."""
-        return self.exchange.cpu
-
-    @property
-    def slots(self):
-        """The requests in flight, their limit and the throttles met (slots.Slots)."""
-        return self.exchange.slots
-
-    @property
-    def requests_by_operation(self):
-        return self.exchange.metrics.requests_by_operation
-
-    @property
-    def statuses(self):
-        return self.exchange.metrics.statuses
 
     # -- paging -----------------------------------------------------------------------------------
     def pages(self, operation: str, collect: Callable[[], object] = list, **params) -> Iterator:
@@ -123,29 +99,7 @@ class ListrakClient:
 
     def _request(self, operation: str, params: dict, collect=list) -> Page:
         body = self.envelopes.body(operation, params)
-        try:
-            return self.retries.run(lambda: self.exchange.send(operation, body, collect))
-        except (NotFoundError, Cancelled):
-            raise  # a vanished object ends only its unit; a cancelled request, nothing more
-        except ListrakError as exc:
-            raise self._fail(exc)
-
-    # -- cancellation -----------------------------------------------------------------------------
-    def cancel(self, failure: ListrakError) -> None:
-        """Ends the run: no request starts after this, and waiting retries give up."""
-        self._cancellation.cancel(failure)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancellation.cancelled
-
-    @property
-    def failure(self) -> ListrakError | None:
-        return self._cancellation.failure
-
-    def _fail(self, exc: ListrakError) -> ListrakError:
-        self.cancel(exc)
-        return exc
+        return self._run(lambda: self.exchange.send(operation, body, collect))
 
 
 def _headers(config: Config, operation: str) -> dict[str, str]:

@@ -229,6 +229,32 @@ def assumption(name: str, holds: bool | None, setting: str, advice: str) -> dict
     return {"name": name, "decision": DECISIONS[name], "holds": holds, "setting": setting, "advice": advice}
 
 
+def range_ends_verdict(how: str, field: str, at_end: bool, at_start: bool, around: bool,
+                       within_margin: Callable[[], bool], assume: Callable[..., dict] | None = None
+                       ) -> tuple[dict, list]:
+    """The range ends seen when a known item was asked for by the day ending, and the day starting, at its
+    own date (`field`), and in the two seconds around it; `within_margin()` asks the day around it when
+    even those seconds missed it. `assume` makes the assumption entry (each API names its own decision)."""
+    assume = assume or assumption
+    if around:
+        end = observation("inclusive" if at_end else "exclusive", f"{how}: the message "
+                          + ("came back" if at_end else "did not come back") + " in the day ending there")
+        start = observation("inclusive" if at_start else "exclusive", f"{how}: the message "
+                            + ("came back" if at_start else "did not come back") + " in the day starting there")
+        return {"range_end": end, "range_start": start}, [assume(
+            "range_ends", True, "", f"end {end['value']}, start {start['value']}: the tap widens every range by "
+                                    "a day and keeps records by their own date, right under either answer.")]
+    reason = (f"the message did not come back in the two seconds around its own {field}: Listrak reads request "
+              "dates shifted from the dates it writes (or filters on another date)")
+    unsure = {"range_end": observation(None, reason), "range_start": observation(None, reason)}
+    if within_margin():
+        return unsure, [assume("range_ends", True, "", reason + "; within a day, which the tap's one-day "
+                                                                    "widening of every range covers.")]
+    return unsure, [assume("range_ends", False, OPEN_AN_ISSUE,
+                               reason + ", by more than the day the tap widens every range by: records near a "
+                                        "run's start or end may be missed. Open an issue and attach this report.")]
+
+
 # -- the account, as read ------------------------------------------------------------------------------
 @dataclass
 class Account:
@@ -420,27 +446,9 @@ class Probe:
             return any(item.get("MsgID") == msg_id for item in items)
 
         at_end, at_start, around = holds(sent - day, sent), holds(sent, sent + day), holds(sent - second, sent + second)
-        how = f"{INDEX} asked for the day ending, and the day starting, exactly at a message's SendDate"
-        end = observation("inclusive" if at_end else "exclusive",
-                          f"{how}: the message came back in the day ending there" if at_end
-                          else f"{how}: the message did not come back in the day ending there")
-        start = observation("inclusive" if at_start else "exclusive",
-                            f"{how}: the message came back in the day starting there" if at_start
-                            else f"{how}: the message did not come back in the day starting there")
-        if around:
-            return {"range_end": end, "range_start": start}, [assumption(
-                "range_ends", True, "", f"end {end['value']}, start {start['value']}: the tap widens every range by "
-                                        "a day and keeps records by their own date, right under either answer.")]
-        within_margin = holds(sent - REQUEST_MARGIN, sent + REQUEST_MARGIN)
-        reason = ("the message did not come back in the two seconds around its own SendDate: Listrak reads request "
-                  "dates shifted from the dates it writes")
-        unsure = {"range_end": observation(None, reason), "range_start": observation(None, reason)}
-        if within_margin:
-            return unsure, [assumption("range_ends", True, "", reason + "; within a day, which the tap's one-day "
-                                                                        "widening of every range covers.")]
-        return unsure, [assumption("range_ends", False, OPEN_AN_ISSUE,
-                                   reason + ", by more than the day the tap widens every range by: records near a "
-                                            "run's start or end may be missed. Open an issue and attach this report.")]
+        return range_ends_verdict(f"{INDEX} asked for the day ending, and the day starting, exactly at a message's "
+                                  "SendDate", "SendDate", at_end, at_start, around,
+                                  lambda: holds(sent - REQUEST_MARGIN, sent + REQUEST_MARGIN))
 
     def known_message(self, account: Account) -> tuple[int, int, dt.datetime] | None:
         """The most recent message whose SendDate can be sent back exactly → (ListID, MsgID, SendDate)."""

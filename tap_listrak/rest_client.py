@@ -20,13 +20,12 @@ import datetime as dt
 from typing import Callable, Iterator
 from urllib.parse import quote, urlencode, urlsplit
 
+from tap_listrak.api import ApiClient
 from tap_listrak.config import Config
-from tap_listrak.errors import (AuthenticationError, Cancelled, ListrakError, NotFoundError, ProtocolError,
-                                RetryableError, TokenRejected)
+from tap_listrak.errors import AuthenticationError, ProtocolError, RetryableError, TokenRejected
 from tap_listrak.exchange import Exchange
 from tap_listrak.replies import Page
 from tap_listrak.rest_replies import JsonReader, error_for
-from tap_listrak.retry import Cancellation, Retries
 from tap_listrak.streams import CURSOR, REST, table
 from tap_listrak.tokens import Tokens
 from tap_listrak.transport import Transport, route_for
@@ -60,11 +59,11 @@ class TokenReader:
         return Page(1, items)
 
 
-class RestClient:
-    """Thread-safe: one pool of connections to the API sized to the workers, one to the token endpoint."""
+class RestClient(ApiClient):
+    """Thread-safe: one pool of connections to the API sized to the workers, one to the token endpoint;
+    cancellation, retries and the exchange as api.ApiClient has them."""
 
     def __init__(self, config: Config):
-        self.config = config
         self.base_path = urlsplit(config.rest_base_url).path.rstrip("/")
         self.transport = Transport(route_for(config.rest_base_url), pool_size=max(config.max_workers, 1) + 2,
                                    timeout=config.request_timeout)
@@ -73,30 +72,11 @@ class RestClient:
         self.routes = {stream.operation: stream for stream in table(REST)}
         readers = {operation: JsonReader(operation) for operation in self.routes}
         readers[TOKEN] = TokenReader()
-        self._cancellation = Cancellation()
-        self.retries = Retries(config.backoff_max_tries, config.backoff_max_seconds, config.backoff_base_seconds,
-                               self._cancellation, config.secrets)
-        self.exchange = Exchange(None, readers, {}, config.max_workers, int(config.max_reply_megabytes * (1 << 20)),
-                                 self._cancellation, config.secrets)
+        super().__init__(config, lambda cancellation: Exchange(
+            None, readers, {}, config.max_workers, int(config.max_reply_megabytes * (1 << 20)), cancellation,
+            config.secrets))
         self.tokens = Tokens(self._grant)
         self._secret_watchers: list[Callable[[str], None]] = []
-
-    # -- what the run reads -------------------------------------------------------------------------
-    @property
-    def cpu(self):
-        return self.exchange.cpu
-
-    @property
-    def slots(self):
-        return self.exchange.slots
-
-    @property
-    def requests_by_operation(self):
-        return self.exchange.metrics.requests_by_operation
-
-    @property
-    def statuses(self):
-        return self.exchange.metrics.statuses
 
     def watch_secrets(self, watcher: Callable[[str], None]) -> None:
         """`watcher(token)` is called with each access token as it is granted (to redact logs)."""
@@ -134,12 +114,7 @@ class RestClient:
 
     def _request(self, operation: str, params: dict, collect=list) -> Page:
         target, query = self._target(operation, params)
-        try:
-            return self.retries.run(lambda: self._attempt(operation, target, query, collect))
-        except (NotFoundError, Cancelled):
-            raise  # a vanished object ends only its unit; a cancelled request, nothing more
-        except ListrakError as exc:
-            raise self._fail(exc)
+        return self._run(lambda: self._attempt(operation, target, query, collect))
 
     def _attempt(self, operation: str, target: str, query: dict, collect) -> Page:
         """One attempt, with the current token; a refused token is renewed once and the request sent
@@ -193,22 +168,6 @@ class RestClient:
             path = path.replace(f"{{{name}}}", quote(str(params[name]), safe=""))
         query = {name: _query_value(value) for name, value in params.items() if name not in stream.route_fields}
         return f"{self.base_path}/{path}", query
-
-    # -- cancellation -----------------------------------------------------------------------------
-    def cancel(self, failure: ListrakError) -> None:
-        self._cancellation.cancel(failure)
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancellation.cancelled
-
-    @property
-    def failure(self) -> ListrakError | None:
-        return self._cancellation.failure
-
-    def _fail(self, exc: ListrakError) -> ListrakError:
-        self.cancel(exc)
-        return exc
 
 
 def _query_value(value) -> str:

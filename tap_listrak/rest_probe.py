@@ -39,7 +39,8 @@ from tap_listrak.errors import (AuthenticationError, Cancelled, IPNotAuthorizedE
                                 RetryableError, TapError)
 from tap_listrak.plan import REQUEST_MARGIN
 from tap_listrak.probe import (EARLIEST, MAX_REQUESTS, OPEN_AN_ISSUE, BudgetSpent, NothingToProbe, NotTested,
-                               _duration, observation, parse_reply_date, probe_config, safe_sample)
+                               _duration, observation, parse_reply_date, probe_config, range_ends_verdict,
+                               safe_sample)
 from tap_listrak.rest_client import PAGE_SIZE, RestClient
 from tap_listrak.transform import DateReader
 
@@ -644,25 +645,9 @@ class RestProbe:
         whole = sent.replace(microsecond=0)
         at_end, at_start = holds(sent - day, text), holds(text, sent + day)
         around = holds(whole - second, whole + second)
-        how = f"{MESSAGES} asked for the day ending, and the day starting, exactly at a message's sendDate"
-        end = observation("inclusive" if at_end else "exclusive", f"{how}: the message "
-                          + ("came back" if at_end else "did not come back") + " in the day ending there")
-        start = observation("inclusive" if at_start else "exclusive", f"{how}: the message "
-                            + ("came back" if at_start else "did not come back") + " in the day starting there")
-        if around:
-            return {"range_end": end, "range_start": start}, [assumption(
-                "range_ends", True, "", f"end {end['value']}, start {start['value']}: the tap widens every range by "
-                                        "a day and keeps records by their own date, right under either answer.")]
-        within = holds(whole - REQUEST_MARGIN, whole + REQUEST_MARGIN)
-        reason = ("the message did not come back in the two seconds around its own sendDate: Listrak reads request "
-                  "dates shifted from the dates it writes (or filters on another date)")
-        unsure = {"range_end": observation(None, reason), "range_start": observation(None, reason)}
-        if within:
-            return unsure, [assumption("range_ends", True, "", reason + "; within a day, which the tap's one-day "
-                                                                        "widening of every range covers.")]
-        return unsure, [assumption("range_ends", False, OPEN_AN_ISSUE,
-                                   reason + ", by more than the day the tap widens every range by. Open an issue and "
-                                            "attach this report.")]
+        return range_ends_verdict(f"{MESSAGES} asked for the day ending, and the day starting, exactly at a "
+                                  "message's sendDate", "sendDate", at_end, at_start, around,
+                                  lambda: holds(whole - REQUEST_MARGIN, whole + REQUEST_MARGIN), assumption)
 
     # -- the token --------------------------------------------------------------------------------------
     def token_lifetime(self, account: Account) -> tuple[dict, list]:

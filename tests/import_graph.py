@@ -17,6 +17,7 @@ LAYERS = (
     ("parents", "runner"),
     ("plan",),
     ("client", "rest_client", "catalog", "state", "output", "progress", "concurrency"),
+    ("api",),
     ("exchange", "rest_replies"),
     ("replies", "tokens", "slots", "transform", "config", "envelopes", "spool", "transport", "retry",
      "metrics"),
