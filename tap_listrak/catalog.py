@@ -32,8 +32,7 @@ def build_catalog(api: str = SOAP) -> dict:
 
 
 def _entry(stream: Stream) -> dict:
-    # Imported here, for discovery only: a sync has no use for singer-python's writers and their
-    # imports (jsonschema and the rest).
+    # Imported when needed: bad config is reported before singer-python's imports (jsonschema and the rest).
     from singer import metadata
 
     schema = copy.deepcopy(stream.schema)
@@ -129,8 +128,10 @@ def _incremental(stream: Stream, entry: dict, stream_md: dict) -> bool:
 
 
 def _metadata_map(stream: Stream, entry: dict) -> dict:
-    try:  # singer-python's metadata.to_map, without its import cost (see _entry)
-        mdata = {tuple(item["breadcrumb"]): item["metadata"] for item in entry.get("metadata") or []}
+    from singer import metadata
+
+    try:
+        mdata = metadata.to_map(entry.get("metadata") or [])
     except (TypeError, KeyError, AttributeError):
         mdata = None
     # Each entry's "metadata" must be an object too: it is read with .get() below.

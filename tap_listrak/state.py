@@ -18,13 +18,14 @@ A stream's `position` is the last unit (list, or message of a list) whose record
 written. A position counts only for the same run window (run_start, run_end): a resumed run keeps
 the interrupted run's end, so its walk covers the same messages in the same order. A run that
 completes clears every position, and the next run is a full one again (full-table replication).
-`currently_syncing` is Singer's top-level key, read and written here as singer-python's helpers do
-(they are not imported: singer-python's import costs a sync 0.15 s of CPU, see catalog.py).
+`currently_syncing` is Singer's top-level key, read and written by singer-python's helpers.
 """
 from __future__ import annotations
 
 import copy
 import datetime as dt
+
+import singer
 
 from tap_listrak.errors import StateError
 from tap_listrak.streams import TABLES, by_name
@@ -49,7 +50,7 @@ class State:
     # -- reading ----------------------------------------------------------------------------------
     @property
     def currently_syncing(self) -> str | None:
-        return self.value.get("currently_syncing")
+        return singer.get_currently_syncing(self.value)
 
     def resumable_end(self, run_start: dt.datetime, selected: set[str]) -> dt.datetime | None:
         """The end of the interrupted run to go on with, if a stream selected now holds one for this
@@ -82,7 +83,7 @@ class State:
 
     # -- writing ----------------------------------------------------------------------------------
     def set_syncing(self, stream: str | None) -> None:
-        self.value["currently_syncing"] = stream
+        singer.set_currently_syncing(self.value, stream)
 
     def set_position(self, stream: str, run_start, run_end, position: list) -> None:
         self._bookmark(stream, run_start, run_end).update(position=position)
@@ -98,7 +99,7 @@ class State:
 
     def clear_positions(self) -> None:
         """After a complete run: no position left, unknown keys kept."""
-        self.value["currently_syncing"] = None
+        singer.set_currently_syncing(self.value, None)
         bookmarks = self.value["bookmarks"]
         for name in list(bookmarks):
             bookmark = bookmarks[name]
