@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from singer import metadata
+
 from tap_listrak.errors import CatalogError
 from tap_listrak.streams import SOAP, Stream, catalog_parent, offered
 
@@ -32,9 +34,6 @@ def build_catalog(api: str = SOAP) -> dict:
 
 
 def _entry(stream: Stream) -> dict:
-    # Imported when needed: bad config is reported before singer-python's imports (jsonschema and the rest).
-    from singer import metadata
-
     schema = copy.deepcopy(stream.schema)
     automatic = _automatic_fields(stream)
     mdata = metadata.new()
@@ -128,8 +127,6 @@ def _incremental(stream: Stream, entry: dict, stream_md: dict) -> bool:
 
 
 def _metadata_map(stream: Stream, entry: dict) -> dict:
-    from singer import metadata
-
     try:
         mdata = metadata.to_map(entry.get("metadata") or [])
     except (TypeError, KeyError, AttributeError):

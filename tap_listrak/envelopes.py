@@ -3,9 +3,8 @@
 zeep takes the parameters in any order and writes them in the order the WSDL's sequence gives,
 each formatted by its XSD type (dates as naive xsd:dateTime, booleans as true/false, an ArrayOfInt
 as its <int> elements), with the WSUser header, and a required nillable element left out (the
-WSException body parameter of seven operations) as xsi:nil. Rendering costs 0.1-0.2 ms a
-request: the benchmark's 1,088 requests spend about 0.15 s of CPU on it, against 9 s of waiting
-for replies at 100 ms with twelve workers.
+WSException body parameter of seven operations) as xsi:nil. Rendering costs far less than a
+request's wait for its reply (docs/architecture.md, "What the tap writes itself").
 """
 from __future__ import annotations
 
