@@ -255,6 +255,47 @@ def range_ends_verdict(how: str, field: str, at_end: bool, at_start: bool, aroun
                                         "run's start or end may be missed. Open an issue and attach this report.")]
 
 
+def run_steps(steps, account, blocked: Callable[[], str | None], failed: Callable[[ListrakError], None],
+              quiet: tuple[type[Exception], ...] = (NotTested, BudgetSpent)) -> tuple[dict, list]:
+    """Each measurement (its observations' names, the step) → what it found and its assumptions. A step
+    that cannot run, because `blocked()` says why or it raises one of `quiet`, is null with the reason;
+    a failed request is null too, and `failed(exc)` keeps it (each API ends its probe its own way)."""
+    observations, assumptions = {}, []
+    for names, step in steps:
+        try:
+            reason = blocked()
+            if reason is not None:
+                raise NotTested(reason)
+            found, checks = step(account)
+        except quiet as exc:
+            found, checks = {name: observation(None, _reason(exc)) for name in names}, []
+        except ListrakError as exc:
+            failed(exc)
+            found, checks = {name: observation(None, f"a request failed ({exc.__class__.__name__})")
+                             for name in names}, []
+        observations.update(found)
+        assumptions += checks
+    return observations, assumptions
+
+
+def completed(observations: dict, assumptions: list, names, decisions, assume: Callable[..., dict]
+              ) -> tuple[dict, list]:
+    """Every observation of the report, and every decision's assumption, each null where not measured."""
+    observations = {name: observations.get(name, observation(None, "not measured")) for name in names}
+    tested = {a["name"] for a in assumptions}
+    return observations, assumptions + [assume(name, None, "", "not tested: see the observations")
+                                        for name in decisions if name not in tested]
+
+
+def readable(dates: DateReader, text: str) -> bool:
+    """Whether the tap reads this date text (a sync would stop at the first it does not)."""
+    try:
+        dates.to_rfc3339(text)
+        return True
+    except ListrakError:
+        return False
+
+
 # -- the account, as read ------------------------------------------------------------------------------
 @dataclass
 class Account:
@@ -342,32 +383,23 @@ class Probe:
                  (("date_format",), self.date_format), (("empty_result",), self.empty_result),
                  (("message_index_cap",), self.message_index_cap), (("test_messages",), self.test_messages),
                  (("timezone",), self.timezone))
-        observations, assumptions = {}, []
-        for names, step in steps:
-            try:
-                if not account.lists:
-                    raise NotTested("the user sees no list" + (" of list_ids" if self.config.list_ids else ""))
-                if analytics is False:
-                    raise NotTested("the user may read lists but not reports: give it the Analytics Access permission")
-                if self.failure is not None:
-                    raise NotTested(f"not measured: an earlier request failed ({self.failure.__class__.__name__})")
-                if self.cut is not None:
-                    raise NotTested(self.cut)
-                found, checks = step(account)
-            except (NotTested, BudgetSpent, NotFoundError) as exc:
-                found, checks = {name: observation(None, _reason(exc)) for name in names}, []
-            except ListrakError as exc:
-                self.failure = self.failure or exc
-                found, checks = {name: observation(None, f"a request failed ({exc.__class__.__name__})")
-                                 for name in names}, []
-            observations.update(found)
-            assumptions += checks
-        observations = {name: observations.get(name, observation(None, "not measured")) for name in OBSERVATIONS}
-        tested = {a["name"] for a in assumptions}
-        assumptions += [assumption(name, None, "", "not tested: see the observations") for name in
-                        ("page_size", "empty_result", "range_ends", "date_forms", "listrak_timezone",
-                         "message_index_cap", "test_messages") if name not in tested]
-        return observations, assumptions
+        def blocked() -> str | None:
+            if not account.lists:
+                return "the user sees no list" + (" of list_ids" if self.config.list_ids else "")
+            if analytics is False:
+                return "the user may read lists but not reports: give it the Analytics Access permission"
+            if self.failure is not None:
+                return f"not measured: an earlier request failed ({self.failure.__class__.__name__})"
+            return self.cut
+
+        observations, assumptions = run_steps(steps, account, blocked, self._failed,
+                                              quiet=(NotTested, BudgetSpent, NotFoundError))
+        return completed(observations, assumptions, OBSERVATIONS,
+                         ("page_size", "empty_result", "range_ends", "date_forms", "listrak_timezone",
+                          "message_index_cap", "test_messages"), assumption)
+
+    def _failed(self, exc: ListrakError) -> None:
+        self.failure = self.failure or exc
 
     def to_request(self, instant: dt.datetime) -> dt.datetime:
         return self.dates.to_listrak(instant)
@@ -486,7 +518,7 @@ class Probe:
         found = {"date_format": {"value": value, "samples": shown,
                                  "evidence": f"OpenDate (typed as a string) of {len(samples)} opens of one message"
                                              + (f": forms {', '.join(sorted(set(forms)))}" if mixed else "")}}
-        unreadable = [s for s in samples if not self.readable(s)]
+        unreadable = [s for s in samples if not readable(self.dates, s)]
         if unreadable:
             return found, [assumption("date_forms", False, OPEN_AN_ISSUE,
                                       f"{len(unreadable)} of {len(samples)} OpenDate values are in no form the tap "
@@ -494,12 +526,6 @@ class Probe:
                                       "Open an issue and attach this report.")]
         return found, [assumption("date_forms", True, "", f"every date sampled is read ({value} form).")]
 
-    def readable(self, text: str) -> bool:
-        try:
-            self.dates.to_rfc3339(text)
-            return True
-        except ListrakError:
-            return False
 
     # -- the empty result -----------------------------------------------------------------------------------
     def empty_result(self, account: Account) -> tuple[dict, list]:

@@ -39,8 +39,8 @@ from tap_listrak.errors import (AuthenticationError, Cancelled, IPNotAuthorizedE
                                 RetryableError, TapError)
 from tap_listrak.plan import REQUEST_MARGIN
 from tap_listrak.probe import (EARLIEST, MAX_REQUESTS, OPEN_AN_ISSUE, BudgetSpent, NothingToProbe, NotTested,
-                               _duration, observation, parse_reply_date, probe_config, range_ends_verdict,
-                               safe_sample)
+                               _duration, completed, observation, parse_reply_date, probe_config,
+                               range_ends_verdict, readable, run_steps, safe_sample)
 from tap_listrak.rest_client import PAGE_SIZE, RestClient
 from tap_listrak.transform import DateReader
 
@@ -365,32 +365,20 @@ class RestProbe:
                  (("date_format",), self.date_format), (("timezone",), self.timezone),
                  (("empty_result", "last_page"), self.empty_result), (("range_end", "range_start"), self.range_ends),
                  (("token_lifetime",), self.token_lifetime))
-        observations, assumptions = {}, []
-        for names, step in steps:
-            try:
-                if not account.lists:
-                    raise NotTested("the integration sees no list" + (" of list_ids" if self.config.list_ids else ""))
-                if self.failure is not None:
-                    raise NotTested(f"not measured: an earlier request failed ({self.failure.__class__.__name__})")
-                if self.cut is not None:
-                    raise NotTested(self.cut)
-                found, checks = step(account)
-            except (NotTested, BudgetSpent) as exc:
-                found, checks = {name: observation(None, str(exc)) for name in names}, []
-            except ListrakError as exc:
-                self.failure = self.failure or exc
-                found, checks = {name: observation(None, f"a request failed ({exc.__class__.__name__})")
-                                 for name in names}, []
-            observations.update(found)
-            assumptions += checks
+        def blocked() -> str | None:
+            if not account.lists:
+                return "the integration sees no list" + (" of list_ids" if self.config.list_ids else "")
+            if self.failure is not None:
+                return f"not measured: an earlier request failed ({self.failure.__class__.__name__})"
+            return self.cut
+
+        observations, assumptions = run_steps(steps, account, blocked, self._failed)
         found, checks = self.rate_limit()
         observations.update(found)
-        assumptions += checks
-        observations = {name: observations.get(name, observation(None, "not measured")) for name in OBSERVATIONS}
-        tested = {a["name"] for a in assumptions}
-        assumptions += [assumption(name, None, "", "not tested: see the observations") for name in DECISIONS
-                        if name not in tested]
-        return observations, assumptions
+        return completed(observations, assumptions + checks, OBSERVATIONS, DECISIONS, assumption)
+
+    def _failed(self, exc: ListrakError) -> None:
+        self.failure = self.failure or exc
 
     # -- the page size ----------------------------------------------------------------------------------
     def page_size(self, account: Account) -> tuple[dict, list]:
@@ -517,7 +505,7 @@ class RestProbe:
             fraction, f"{len(texts)} dates of createDate, subscribeDate, sendDate and activityDate: "
                       f"fraction {fraction}, " + (f"offsets {', '.join(offsets)}" if offsets else "no offset"),
             offset=offsets or None, samples=shown[:DATE_SAMPLES])}
-        unreadable = [t for t in texts if not self.readable(t)]
+        unreadable = [t for t in texts if not readable(self.dates, t)]
         if unreadable:
             return found, [assumption("date_forms", False, OPEN_AN_ISSUE,
                                       f"{len(unreadable)} of {len(texts)} dates are in no form the tap reads: a sync "
@@ -525,12 +513,6 @@ class RestProbe:
         return found, [assumption("date_forms", True, "", f"every date sampled is read ({fraction} fraction, "
                                                           + ("with an offset" if offsets else "no offset") + ").")]
 
-    def readable(self, text: str) -> bool:
-        try:
-            self.dates.to_rfc3339(text)
-            return True
-        except ListrakError:
-            return False
 
     def timezone(self, account: Account) -> tuple[dict, list]:
         """Dates known to lie in the past (contacts' subscribe dates, activity, the lists' creation): the
