@@ -26,11 +26,10 @@ import json
 import re
 import subprocess
 import sys
-import urllib.request
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.emulators import RestEmulator
 from tap_listrak.catalog import build_catalog
 from tap_listrak.streams import REST
 from tests.e2e.tap_runner import TAP, catalog_selecting
@@ -47,49 +46,6 @@ SHARED_REST_STREAMS = ("lists", "campaigns", "contacts", "messages", "message_ac
 # Those it extracts from the emulator's account to the end (see the module's docstring for the others).
 PEER_REST_STREAMS = ("lists", "contacts", "message_activity", "message_links", "message_link_clickers")
 ERROR_LINE = re.compile(r"Errors during transform: \[(.*?\})")
-
-
-class RestEmulator:
-    """`python -m tests.rest_emulator` as its own process; the same interface as run.Emulator."""
-
-    def __init__(self, latency_ms: float, dataset: dict, flags: list[str] = ()):
-        # The account as of now: the generator dates some events in the future, which no real account
-        # holds, and a sync (whose end is its start time) leaves them out where 2.0.8 reads them.
-        as_of = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        args = [sys.executable, "-m", "tests.rest_emulator", "--port", "0", "--latency-ms", str(latency_ms),
-                "--as-of", as_of, *flags]
-        for knob, value in dataset.items():
-            args += [f"--{knob.replace('_', '-')}", str(value)]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http"):
-            self.stop()
-            raise RuntimeError(f"the REST emulator did not start: {' '.join(args)}")
-        self.base = self.url.split("/email/v1")[0]
-        self.token_url = self.base + "/OAuth2/Token"
-
-    def requests(self) -> dict[str, int]:
-        """Requests by operationId (`_token` for the token endpoint), every status together."""
-        with urllib.request.urlopen(self.base + "/_stats", timeout=10) as reply:
-            return {op: sum(by_status.values()) for op, by_status in json.load(reply)["requests"].items()}
-
-    def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(self.base + "/_reset", method="POST"), timeout=10).close()
-
-    def __enter__(self) -> "RestEmulator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def our_rest_config(emulator: RestEmulator, workers: int) -> dict:

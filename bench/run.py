@@ -43,12 +43,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import rest
+from bench.emulators import BenchFailure, Emulator, RestEmulator
 from tap_listrak.catalog import build_catalog
 from tap_listrak.config import SETTINGS
 from tests.e2e.tap_runner import EMULATOR_PASSWORD, EMULATOR_USER, TAP, catalog_selecting
@@ -69,10 +69,6 @@ LAUNCHER = ROOT / "bench" / "launch.py"
 PEER_PYTHON = ROOT / ".venv-tools" / "tap-listrak-1.1.0" / "bin" / "python"
 RUN_TIMEOUT = 1800  # seconds; a run still going then is killed (with its process group) and the bench fails
 RECORD_LINE = re.compile(rb'^\{"type": ?"RECORD", ?"stream": ?"([^"]+)"', re.M)
-
-
-class BenchFailure(Exception):
-    pass
 
 
 @dataclass
@@ -108,46 +104,6 @@ class Result:
     def latency_limit(self) -> float:
         """Seconds the run cannot beat: its requests, each waiting `latency`, `workers` at a time."""
         return self.requests * self.latency_ms / 1000 / self.workers
-
-
-class Emulator:
-    def __init__(self, latency_ms: float, dataset: dict, flags: list[str]):
-        args = [sys.executable, "-m", "tests.emulator", "--port", "0", "--latency-ms", str(latency_ms), *flags]
-        for knob, value in dataset.items():
-            args += [f"--{knob.replace('_', '-')}", str(value)]
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-        self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http"):
-            self.stop()
-            raise BenchFailure(f"the emulator did not start: {' '.join(args)}")
-        self.base = self.url.split("/v31/")[0]
-
-    def requests(self) -> dict[str, int]:
-        with urllib.request.urlopen(self.base + "/_stats", timeout=10) as reply:
-            return json.load(reply)["requests"]
-
-    def reset(self) -> None:
-        urllib.request.urlopen(urllib.request.Request(self.base + "/_reset", method="POST"), timeout=10).close()
-
-    def set_clock(self, as_of: str) -> None:
-        request = urllib.request.Request(self.base + "/_clock", data=json.dumps({"as_of": as_of}).encode(),
-                                         method="POST", headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(request, timeout=10).close()
-
-    def __enter__(self) -> "Emulator":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 def launch(args: list[str], workdir: Path, stdout, stderr) -> dict:
@@ -470,8 +426,8 @@ class RestComparison:
                  f"{self.ours.wall:.2f} s = {self.ratio():.1f}x; CPU per record "
                  f"{self.peer.cpu_us_per_record:.1f} against {self.ours.cpu_us_per_record:.1f} µs",
                  "REST records per shared stream:"] + self.records_lines()
-                + [self.requests_line(self.ours, "  ours"), self.requests_line(self.peer, "  2.0.8"),
-                   limit_line(self.ours, "ours (REST)")])
+                + [self.requests_line(self.ours, "  ours"), self.requests_line(self.peer, "  2.0.8")]
+                + ([limit_line(self.ours, "ours (REST)")] if self.ours.latency_ms > 0 else []))
 
     def goal(self) -> str:
         return (f"  wall at {self.ours.latency_ms:g} ms, published REST tap 2.0.8 ÷ ours "
@@ -488,7 +444,7 @@ def rest_comparison(dataset: dict, workdir: Path, args) -> RestComparison:
     latency, workers = args.rest_latency, args.workers
     others = [s for s in rest.SHARED_REST_STREAMS if s not in rest.PEER_REST_STREAMS]
     print(f"REST: account {dataset}, {latency:g} ms per request, start_date {rest.REST_START_DATE}", flush=True)
-    with rest.RestEmulator(latency, dataset) as emulator:
+    with RestEmulator(latency, dataset) as emulator:
         try:
             peer_streams = peer.discover(emulator)
         except RuntimeError as failure:
