@@ -1,12 +1,12 @@
 """`tap-listrak --probe` through the installed executable, against one emulator per variant of
 Listrak's undocumented behaviour: the report names the variant, stays within its request budget,
 exits 0, 1 or 2 as documented, and holds none of the account's values."""
-import json
 import subprocess
 
 import pytest
 
 from tests.demo import DATASET as DEMO_DATASET
+from tests.e2e.probe_runner import Probed, ProbedVariants, run_probe
 from tests.e2e.tap_runner import TAP, _write, run_tap, tap_config
 from tests.emulator.harness import EmulatorHandle
 
@@ -26,39 +26,17 @@ VARIANTS = {
 }
 
 
-class Probed:
-    def __init__(self, emulator, done: subprocess.CompletedProcess):
-        self.emulator, self.returncode, self.stdout, self.stderr = emulator, done.returncode, done.stdout, done.stderr
-        self.report = json.loads(done.stdout) if done.stdout.strip() else None
-
-    def observed(self, name):
-        return self.report["observations"][name]["value"]
-
-    def assumption(self, name):
-        return next(a for a in self.report["assumptions"] if a["name"] == name)
-
-
 def _probe(tmp_path, emulator, **settings) -> subprocess.CompletedProcess:
-    config = tap_config(emulator, START, **{"username": USER, "password": PASSWORD, **settings})
-    args = [str(TAP), "--config", _write(tmp_path / "config.json", config), "--probe"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, encoding="utf-8")
+    return run_probe(tmp_path, tap_config(emulator, START, **{"username": USER, "password": PASSWORD, **settings}))
 
 
 @pytest.fixture(scope="module")
 def probed(tmp_path_factory):
     """probed(variant) -> Probed: the probe's run against that variant's emulator, run once per module."""
-    runs, emulators = {}, []
-
-    def get(variant):
-        if variant not in runs:
-            emulator = EmulatorHandle(username=USER, password=PASSWORD, **VARIANTS[variant])
-            emulators.append(emulator)
-            runs[variant] = Probed(emulator, _probe(tmp_path_factory.mktemp(variant), emulator))
-        return runs[variant]
-
-    yield get
-    for emulator in emulators:
-        emulator.stop()
+    variants = ProbedVariants(tmp_path_factory, VARIANTS,
+                              lambda knobs: EmulatorHandle(username=USER, password=PASSWORD, **knobs), _probe)
+    yield variants
+    variants.stop()
 
 
 def _assert_within_budget(run: Probed):

@@ -5,7 +5,6 @@ values the account served."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 
 import pytest
@@ -13,7 +12,8 @@ import pytest
 from tap_listrak.streams import REST_STREAMS
 from tests.conftest import SMALL_REST_DATASET
 from tests.demo import DATASET as DEMO_DATASET
-from tests.e2e.tap_runner import TAP, _write, run_tap
+from tests.e2e.probe_runner import Probed, ProbedVariants, run_probe
+from tests.e2e.tap_runner import run_tap
 from tests.rest_emulator.harness import RestEmulatorHandle
 
 CLIENT_ID, CLIENT_SECRET = "Probe-Client-5c1a", "Probe-Secret-93fe"  # distinctive, so a leak is findable
@@ -41,22 +41,6 @@ VARIANTS = {
 }
 
 
-class Probed:
-    def __init__(self, emulator, done: subprocess.CompletedProcess):
-        self.emulator, self.returncode, self.stdout, self.stderr = emulator, done.returncode, done.stdout, done.stderr
-        self.report = json.loads(done.stdout) if done.stdout.strip() else None
-
-    def observed(self, name):
-        return self.report["observations"][name]["value"]
-
-    def assumption(self, name):
-        return next(a for a in self.report["assumptions"] if a["name"] == name)
-
-    @property
-    def critical(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.startswith("CRITICAL")]
-
-
 def rest_config(emulator, **settings) -> dict:
     return {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "start_date": "2000-01-01T00:00:00Z",
             "rest_base_url": emulator.base_url, "rest_token_url": emulator.token_url, "request_timeout": 10,
@@ -64,8 +48,7 @@ def rest_config(emulator, **settings) -> dict:
 
 
 def _probe(tmp_path, emulator, **settings) -> subprocess.CompletedProcess:
-    args = [str(TAP), "--config", _write(tmp_path / "config.json", rest_config(emulator, **settings)), "--probe"]
-    return subprocess.run(args, capture_output=True, text=True, timeout=120, encoding="utf-8")
+    return run_probe(tmp_path, rest_config(emulator, **settings))
 
 
 def _emulator(**knobs) -> RestEmulatorHandle:
@@ -75,19 +58,9 @@ def _emulator(**knobs) -> RestEmulatorHandle:
 @pytest.fixture(scope="module")
 def probed(tmp_path_factory):
     """probed(variant) -> Probed: the probe's run against that variant's emulator, run once per module."""
-    runs, emulators = {}, []
-
-    def get(variant):
-        if variant not in runs:
-            emulator = _emulator(**VARIANTS[variant])
-            emulators.append(emulator)
-            runs[variant] = Probed(emulator, _probe(tmp_path_factory.mktemp(variant), emulator))
-            assert not emulator.internal_errors()
-        return runs[variant]
-
-    yield get
-    for emulator in emulators:
-        emulator.stop()
+    variants = ProbedVariants(tmp_path_factory, VARIANTS, lambda knobs: _emulator(**knobs), _probe)
+    yield variants
+    variants.stop()
 
 
 def _assert_within_budget(run: Probed):
